@@ -1,0 +1,406 @@
+r"""Finding the stable neurons of a ReLU MLP over a box (seed 001: MILP (5)-(6), ISA = Algorithm 1).
+
+A neuron is *stably inactive* when :math:`y \le 0` for every valid input and *stably active* when :math:`y \ge 0`.
+Each neuron has two *states* to settle: "can it be active?" and "can it be inactive?". A state is settled either by
+a **witness** (an input in the box whose float64 forward pass gives :math:`y > \delta`, resp. :math:`y < -\delta`)
+or by a **proof** (a sound bound, or a solver proving that no input reaches :math:`y \ge -\delta`, resp.
+:math:`y \le \delta`; see :mod:`nncompress.stability.milp`). A neuron is reported stable only with a proof; a state
+that neither happens (time limit, or an extreme value within :math:`\delta` of zero) leaves the neuron *unknown*.
+
+Methods (all return the same sets when they finish; the tests check it):
+
+``"baseline"``
+    The paper's baseline: layer by layer, for each neuron, MILP (6) "is some input making :math:`y > 0`?" and,
+    if so, MILP (5) "... :math:`y < 0`?", each stopped as soon as the sign is decided (posed as feasibility
+    problems, which a MILP solver abandons at the first feasible point), proven stabilities feeding the later
+    layers' formulations, no witness shared between neurons and no data.
+``"isa"``
+    Algorithm 1 literally: preprocessing with the data X, then the MILP (7)-(12) re-solved until its optimum is 0
+    (Proposition 1), each solution's input pushed through the network to settle every state it shows. cvxpy has
+    no callbacks, so the single solver call with a lazy-constraint callback becomes a loop of solves with the
+    observed states removed from the objective.
+``"pipeline"`` (default)
+    The fastest sound pipeline we found: data -> interval bounds (exact in the first layer, whose maximising box
+    corners are also witnesses) -> one LP relaxation per state still open (a proof when its bound says so, and its
+    optimal input pushed forward as a witness for every neuron) -> a batched projected-gradient search for
+    witnesses -> the ISA MILP for what is left.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import cvxpy as cp
+import numpy as np
+
+from .._validation import as_float_array, as_rng, check_tolerance
+from .bounds import affine_bounds
+from .milp import SolveStats, build_milp, solve
+from .network import check_box, check_mlp, pre_activations
+
+__all__ = ["StabilityReport", "find_stable_neurons", "METHODS"]
+
+METHODS = ("pipeline", "isa", "baseline")
+
+
+@dataclass
+class StabilityReport:
+    """What is proven about each hidden neuron (layers 0-based, neuron indices as arrays).
+
+    Attributes
+    ----------
+    stably_active, stably_inactive : list of ndarray
+        Neurons proven stable, per hidden layer.
+    unknown : list of ndarray
+        Neurons neither proven stable nor shown unstable (time limit, or an extreme value within ``margin`` of 0).
+    complete : bool
+        True when every neuron is proven stable or shown unstable by witnesses.
+    method : str
+    seconds : float
+        Wall-clock time of the whole call.
+    stats : SolveStats
+        Solves, branch-and-bound nodes and seconds per phase.
+    phase_seconds : dict
+        Wall-clock seconds per phase, solver time included.
+    """
+
+    stably_active: list[np.ndarray]
+    stably_inactive: list[np.ndarray]
+    unknown: list[np.ndarray]
+    complete: bool
+    method: str
+    seconds: float
+    stats: SolveStats = field(default_factory=SolveStats)
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def n_stable(self) -> int:
+        """Number of neurons proven stable."""
+        return sum(len(a) + len(i) for a, i in zip(self.stably_active, self.stably_inactive))
+
+    def summary(self) -> str:
+        """One line per layer: proven active / proven inactive / unknown / total."""
+        lines = [f"{self.method}: {'complete' if self.complete else 'INCOMPLETE'} in {self.seconds:.2f} s"]
+        for l, (a, i, u) in enumerate(zip(self.stably_active, self.stably_inactive, self.unknown)):
+            lines.append(f"  layer {l}: {len(a)} stably active, {len(i)} stably inactive, {len(u)} unknown")
+        return "\n".join(lines)
+
+
+class _States:
+    """Open and settled states of every hidden neuron, and the sound bounds known so far."""
+
+    def __init__(self, weights: list[np.ndarray], biases: list[np.ndarray], lower: np.ndarray, upper: np.ndarray,
+                 margin: float) -> None:
+        self.weights, self.biases, self.lower, self.upper, self.margin = weights, biases, lower, upper, margin
+        sizes = [len(b) for b in biases[:-1]]
+        self.seen_active = [np.zeros(n, bool) for n in sizes]  # witnessed y > margin
+        self.seen_inactive = [np.zeros(n, bool) for n in sizes]  # witnessed y < -margin
+        self.never_active = [np.zeros(n, bool) for n in sizes]  # proven y <= 0 (stably inactive)
+        self.never_inactive = [np.zeros(n, bool) for n in sizes]  # proven y >= 0 (stably active)
+        self.y_lower = [np.full(n, -np.inf) for n in sizes]
+        self.y_upper = [np.full(n, np.inf) for n in sizes]
+        self.witness_checks = 0
+
+    @property
+    def depth(self) -> int:
+        return len(self.seen_active)
+
+    def open_active(self, l: int) -> np.ndarray:
+        """Neurons of layer l for which 'can it be active?' is unsettled (the paper's set P^l)."""
+        return ~(self.seen_active[l] | self.never_active[l])
+
+    def open_inactive(self, l: int) -> np.ndarray:
+        """Neurons of layer l for which 'can it be inactive?' is unsettled (the paper's set Q^l)."""
+        return ~(self.seen_inactive[l] | self.never_inactive[l])
+
+    def n_open(self) -> int:
+        return sum(int(self.open_active(l).sum() + self.open_inactive(l).sum()) for l in range(self.depth))
+
+    def observe(self, X: np.ndarray) -> None:
+        """Witnesses: push inputs (N, n_0) of the box through the network in float64 and record every state."""
+        X = np.clip(np.atleast_2d(X), self.lower, self.upper)  # solver outputs may sit a hair outside the box
+        self.witness_checks += len(X)
+        for l, y in enumerate(pre_activations(self.weights, self.biases, X)):
+            self.seen_active[l] |= np.any(y > self.margin, axis=0)
+            self.seen_inactive[l] |= np.any(y < -self.margin, axis=0)
+
+    def prove_from_bounds(self, l: int, lo: np.ndarray, hi: np.ndarray) -> None:
+        """Record sound bounds of layer l and the stabilities they prove."""
+        self.y_lower[l] = np.maximum(self.y_lower[l], lo)
+        self.y_upper[l] = np.minimum(self.y_upper[l], hi)
+        self.never_active[l] |= self.y_upper[l] <= 0
+        self.never_inactive[l] |= self.y_lower[l] >= 0
+
+    def tighten(self, l: int, i: int, sign: float, bound: float) -> None:
+        """Record a sound bound ``sign * y_i <= bound`` on neuron i of layer l, and what it proves."""
+        if sign > 0:
+            self.y_upper[l][i] = min(self.y_upper[l][i], bound)
+        else:
+            self.y_lower[l][i] = max(self.y_lower[l][i], -bound)
+        self.never_active[l][i] |= self.y_upper[l][i] <= 0
+        self.never_inactive[l][i] |= self.y_lower[l][i] >= 0
+
+    def propagate_bounds(self, start: int = 0) -> None:
+        """Interval bounds for layers >= start from the input box and the bounds already known."""
+        lo, hi = self.lower, self.upper
+        if start > 0:
+            lo, hi = np.maximum(self.y_lower[start - 1], 0.0), np.maximum(self.y_upper[start - 1], 0.0)
+        for l in range(start, self.depth):
+            y_lo, y_hi = affine_bounds(self.weights[l], self.biases[l], lo, hi)
+            self.prove_from_bounds(l, y_lo, y_hi)
+            lo, hi = np.maximum(self.y_lower[l], 0.0), np.maximum(self.y_upper[l], 0.0)
+
+    def report(self, method: str, seconds: float, stats: SolveStats, phases: dict[str, float]) -> StabilityReport:
+        active = [np.flatnonzero(p) for p in self.never_inactive]
+        inactive = [np.flatnonzero(p & ~q) for p, q in zip(self.never_active, self.never_inactive)]
+        unstable = [a & b for a, b in zip(self.seen_active, self.seen_inactive)]
+        unknown = [np.flatnonzero(~(u | p | q)) for u, p, q in zip(unstable, self.never_active, self.never_inactive)]
+        return StabilityReport(active, inactive, unknown, all(len(u) == 0 for u in unknown), method, seconds, stats,
+                               phases)
+
+
+def _first_layer_corners(states: _States) -> None:
+    """Layer 0 over a box is exact: the corner maximising (minimising) each pre-activation is a witness."""
+    w = states.weights[0]
+    states.observe(np.where(w > 0, states.upper, states.lower))
+    states.observe(np.where(w > 0, states.lower, states.upper))
+
+
+def _prefix_objective(milp: Any, l: int, n_prev: int) -> tuple[Any, Any]:
+    """A parameter c and the expression c @ x^{l-1} (the input of layer l) for re-using one compiled problem."""
+    c = cp.Parameter(n_prev)
+    prev = milp.x0 if l == 0 else milp.post[l - 1]
+    return c, c @ prev
+
+
+def _lp_phase(states: _States, stats: SolveStats, deadline: float) -> None:
+    """One LP relaxation per open state, layer by layer: a proof if its bound allows, a witness from its optimum."""
+    for l in range(1, states.depth):
+        if not (states.open_active(l).any() or states.open_inactive(l).any()):
+            continue
+        lp = build_milp(states.weights, states.biases, states.lower, states.upper, states.y_lower, states.y_upper,
+                        depth=l, relax=True)
+        c, expr = _prefix_objective(lp, l, states.weights[l].shape[1])
+        problem = cp.Problem(cp.Maximize(expr), lp.constraints)
+        w, b = states.weights[l], states.biases[l]
+        for sign in (1.0, -1.0):  # 1: can it be active (max y), -1: can it be inactive (max -y)
+            for i in range(len(b)):
+                is_open = states.open_active(l)[i] if sign > 0 else states.open_inactive(l)[i]
+                if not is_open or time.perf_counter() > deadline:
+                    continue
+                c.value = sign * w[i]
+                status = solve(problem, deadline - time.perf_counter(), stats, "lp")
+                if status != "optimal":
+                    continue
+                best = float(problem.value) + sign * b[i]  # max of sign * y_i over the relaxation
+                states.tighten(l, i, sign, best + states.margin * (1.0 + abs(best)))  # sound up to LP tolerance
+                if lp.x0.value is not None and not (states.never_active[l][i] or states.never_inactive[l][i]):
+                    states.observe(lp.x0.value)
+        states.propagate_bounds(l + 1)
+
+
+def _gradient_phase(states: _States, rng: np.random.Generator, steps: int = 60, restarts: int = 2) -> None:
+    """Batched projected gradient ascent on the inputs, one start per open state and restart (torch)."""
+    import torch
+
+    targets = [(l, i, s) for l in range(1, states.depth) for s in (1.0, -1.0)
+               for i in np.flatnonzero(states.open_active(l) if s > 0 else states.open_inactive(l))]
+    if not targets:
+        return
+    lower, upper = torch.from_numpy(states.lower), torch.from_numpy(states.upper)
+    ws = [torch.from_numpy(w) for w in states.weights]
+    bs = [torch.from_numpy(b) for b in states.biases]
+    for _ in range(restarts):
+        x = torch.from_numpy(rng.uniform(states.lower, states.upper, size=(len(targets), len(states.lower))))
+        x.requires_grad_(True)
+        step = (upper - lower) / 10
+        for t in range(steps):
+            h, ys = x, []
+            for w, b in zip(ws[:-1], bs[:-1]):
+                y = h @ w.T + b
+                ys.append(y)
+                h = torch.relu(y)
+            goal = torch.stack([s * ys[l][k, i] for k, (l, i, s) in enumerate(targets)]).sum()
+            (grad,) = torch.autograd.grad(goal, x)
+            with torch.no_grad():
+                x += step * (1 - t / steps) * torch.sign(grad)
+                x.copy_(torch.maximum(torch.minimum(x, upper), lower))
+        states.observe(x.detach().numpy())
+
+
+def _isa_milp(states: _States, stats: SolveStats, deadline: float, phase: str = "milp") -> None:
+    """MILP (7)-(12): maximise the number of open states one input shows; re-solve until the optimum is 0.
+
+    ``p = 1`` forces ``sign * y >= threshold``. While searching for witnesses the threshold is ``+2 delta`` (so a
+    solution is a real witness, confirmed by the float64 forward pass); once no input shows any open state, the
+    threshold drops to ``-delta`` and an optimum of 0 then proves every remaining state impossible
+    (Proposition 1, with margin). States shown only in between lie within the margin of 0 and stay unknown.
+    """
+    depth = max((l + 1 for l in range(states.depth) if states.open_active(l).any() or states.open_inactive(l).any()),
+                default=0)
+    if depth == 0:
+        return
+    milp = build_milp(states.weights, states.biases, states.lower, states.upper, states.y_lower, states.y_upper,
+                      depth=depth)
+    delta = states.margin
+    threshold = cp.Parameter(value=2 * delta)
+    terms, constraints, groups = [], list(milp.constraints), []
+    for l in range(depth):
+        y, lo, hi = milp.y[l], states.y_lower[l], states.y_upper[l]
+        for sign, mask in ((1.0, states.open_active(l)), (-1.0, states.open_inactive(l))):
+            idx = np.flatnonzero(mask)
+            if not len(idx):
+                continue
+            p = cp.Variable(len(idx), boolean=True)
+            reach = (np.maximum(-lo[idx], 0.0) if sign > 0 else np.maximum(hi[idx], 0.0)) + 3 * delta
+            constraints.append(sign * y[idx] >= threshold - cp.multiply(reach, 1 - p))
+            weight = cp.Parameter(len(idx), nonneg=True, value=np.ones(len(idx)))
+            terms.append(weight @ p)
+            groups.append((l, sign, idx, p, weight))
+    problem = cp.Problem(cp.Maximize(cp.sum(cp.hstack(terms))), constraints)
+    while time.perf_counter() < deadline:
+        status = solve(problem, deadline - time.perf_counter(), stats, phase)
+        if status not in ("optimal", "optimal_inaccurate"):
+            return  # time limit or failure: what is open stays open (unknown)
+        if status == "optimal" and problem.value is not None and problem.value < 0.5:
+            if threshold.value > 0:  # no more witnesses: now try to prove the rest
+                threshold.value = -delta
+                continue
+            for l, sign, idx, p, weight in groups:  # Proposition 1: no input reaches the open states
+                target = states.never_active if sign > 0 else states.never_inactive
+                target[l][idx[weight.value > 0]] = True
+            return
+        if milp.x0.value is not None:
+            states.observe(milp.x0.value)
+        for l, sign, idx, p, weight in groups:
+            open_now = states.open_active(l)[idx] if sign > 0 else states.open_inactive(l)[idx]
+            shown = np.round(p.value) > 0 if p.value is not None else np.zeros(len(idx), bool)
+            # settled states leave the objective; so does a state the solver shows but float64 does not confirm
+            # (within the margin of 0: it can be neither proven nor witnessed, and stays unknown)
+            weight.value = np.where(open_now & ~shown, weight.value, 0.0)
+
+
+def _baseline(states: _States, stats: SolveStats, deadline: float) -> None:
+    """Per neuron: 'can y > 0?' then, if so, 'can y < 0?' — feasibility MILPs (5)/(6) stopped at the first point."""
+    delta = states.margin
+    for l in range(states.depth):
+        states.propagate_bounds(l)  # proven stabilities of earlier layers feed this layer's bounds
+        if l == 0:
+            _first_layer_corners_single(states)
+            continue
+        milp = build_milp(states.weights, states.biases, states.lower, states.upper, states.y_lower,
+                          states.y_upper, depth=l)
+        c, expr = _prefix_objective(milp, l, states.weights[l].shape[1])
+        rhs = cp.Parameter()
+        feasibility = cp.Problem(cp.Minimize(0), milp.constraints + [expr >= rhs])
+        maximise = cp.Problem(cp.Maximize(expr), milp.constraints + [expr >= rhs])
+        w, b = states.weights[l], states.biases[l]
+        for i in range(len(b)):
+            for sign in (1.0, -1.0):
+                open_now = states.open_active(l)[i] if sign > 0 else states.open_inactive(l)[i]
+                if not open_now or time.perf_counter() > deadline:
+                    continue
+                c.value, rhs.value = sign * w[i], -delta - sign * b[i]  # sign * y_i >= -delta
+                # "is the sign decided?": a feasibility solve stops at the first point, like the paper's early exit
+                for problem in (feasibility, maximise):  # the second only if the first point was within the margin
+                    status = solve(problem, deadline - time.perf_counter(), stats, "baseline")
+                    if status == "infeasible":
+                        (states.never_active if sign > 0 else states.never_inactive)[l][i] = True
+                        break
+                    if status not in ("optimal", "optimal_inaccurate") or milp.x0.value is None:
+                        break
+                    y = pre_activations(states.weights, states.biases,
+                                        np.clip(milp.x0.value, states.lower, states.upper)[None])[l][0, i]
+                    if sign * y > delta:  # a witness for this neuron only: no sharing in the baseline
+                        (states.seen_active if sign > 0 else states.seen_inactive)[l][i] = True
+                        break
+                if sign > 0 and states.never_active[l][i]:
+                    break  # stably inactive: the second question is moot
+
+
+def _first_layer_corners_single(states: _States) -> None:
+    """Baseline, layer 0: exact interval bounds decide; each neuron's own corners are its witnesses."""
+    w, b = states.weights[0], states.biases[0]
+    for sign, seen in ((1.0, states.seen_active[0]), (-1.0, states.seen_inactive[0])):
+        corners = np.where(sign * w > 0, states.upper, states.lower)
+        y = np.einsum("ij,ij->i", corners, w) + b
+        seen |= sign * y > states.margin
+
+
+def find_stable_neurons(
+    weights: Sequence[Any],
+    biases: Sequence[Any],
+    lower: Any,
+    upper: Any,
+    X: Any = None,
+    method: str = "pipeline",
+    time_limit: float | None = None,
+    margin: float = 1e-6,
+    rng: np.random.Generator | int | None = 0,
+) -> StabilityReport:
+    """The stably active and stably inactive neurons of a ReLU MLP over the box ``[lower, upper]``.
+
+    Parameters
+    ----------
+    weights, biases : lists of arrays, or a torch ``nn.Sequential`` as ``weights`` (then ``biases=None``)
+        Hidden layers then the output layer; ``weights[l]`` of shape ``(n_{l+1}, n_l)`` (torch's convention).
+    lower, upper : array_like (n_0,) or scalars
+        The input box :math:`\\mathbb X`.
+    X : array_like (N, n_0), optional
+        Data in the box for preprocessing (Section 5.3): its forward pass settles states before any solve.
+        Ignored by ``method="baseline"``.
+    method : {"pipeline", "isa", "baseline"}
+        See the module docstring.
+    time_limit : float, optional
+        Seconds for the whole call; states still open then make their neurons ``unknown`` (``complete=False``).
+    margin : float, default 1e-6
+        :math:`\\delta`: witnesses need :math:`|y| > \\delta`, proofs exclude :math:`|y| \\le \\delta` on the wrong
+        side, so solver tolerances below :math:`\\delta` cannot produce a false claim.
+    rng : Generator, int or None
+        For the gradient phase's starting points.
+
+    Returns
+    -------
+    StabilityReport
+    """
+    start = time.perf_counter()
+    if biases is None:
+        from .network import from_torch
+
+        weights, biases = from_torch(weights)
+    weights, biases = check_mlp(weights, biases)
+    if len(weights) < 2:
+        raise ValueError("the network has no hidden layer: weights needs at least two layers")
+    lower, upper = check_box(lower, upper, weights[0].shape[1])
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    margin = check_tolerance(margin, "margin")
+    if time_limit is not None:
+        time_limit = check_tolerance(time_limit, "time_limit")
+    deadline = start + (time_limit if time_limit is not None else np.inf)
+    states, stats, phases = _States(weights, biases, lower, upper, margin), SolveStats(), {}
+
+    def phase(name: str, fn: Any, *args: Any) -> None:
+        t0 = time.perf_counter()
+        fn(*args)
+        phases[name] = phases.get(name, 0.0) + time.perf_counter() - t0
+
+    if method == "baseline":
+        phase("baseline", _baseline, states, stats, deadline)
+    else:
+        if X is not None:
+            X = as_float_array(X, "X", ndim=2)
+            if X.shape[1] != len(lower):
+                raise ValueError(f"X must have shape (N, {len(lower)}), got {X.shape}")
+            if np.any(X < lower) or np.any(X > upper):
+                raise ValueError("X must lie in the box [lower, upper]")
+            phase("data", states.observe, X)
+        phase("bounds", states.propagate_bounds)
+        if method == "pipeline":
+            phase("bounds", _first_layer_corners, states)
+            phase("lp", _lp_phase, states, stats, deadline)
+            phase("gradient", _gradient_phase, states, as_rng(rng))
+        phase("milp", _isa_milp, states, stats, deadline)
+    return states.report(method, time.perf_counter() - start, stats, phases)

@@ -1,0 +1,158 @@
+r"""LEO++: exact compression of a ReLU MLP from its stable neurons (seed 001, Section 5 and Appendix A5).
+
+For each hidden layer, given a :class:`~nncompress.stability.engine.StabilityReport`:
+
+1. **Stably inactive** neurons always output 0: delete their row (and bias) and the next layer's column.
+2. **Stably active** neurons output their pre-activation, an affine function of the previous layer. If the
+   augmented row :math:`[w_j, b_j]` of such a neuron is a linear combination :math:`\sum_k \alpha_k [w_k, b_k]` of
+   other stably active neurons' rows, then :math:`x_j = \sum_k \alpha_k x_k` on the whole box, so the next layer's
+   column j is folded into the columns k and j is deleted. The kept rows are chosen by a rank-revealing QR with
+   column pivoting; a fold is accepted only if the row is reproduced to ``rtol`` (relative).
+3. A layer whose neurons are **all stable** is affine on the box (:math:`x = D(Wx' + b)`, D keeping the active
+   ones) and is folded into the next layer, removing the layer. (The original LEO++ did not fold layers.)
+
+Only proven stabilities are used: an incomplete report compresses less, never wrongly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import scipy.linalg
+
+from .._validation import as_float_array, as_rng, check_size
+from .engine import StabilityReport
+from .network import check_box, check_mlp, forward
+
+__all__ = ["LeoResult", "leo_compress", "compress_with_report", "verify"]
+
+
+@dataclass
+class LeoResult:
+    """Output of LEO++ with what was removed.
+
+    Attributes
+    ----------
+    weights, biases : lists of ndarray
+        The compressed network (same convention as the input).
+    removed_neurons : list of int
+        Neurons removed from each original hidden layer (all of them for a folded layer).
+    removed_connections : int
+        Weights (matrix entries) removed in total.
+    folded_layers : list of int
+        Original hidden layers folded away because every neuron was stable.
+    """
+
+    weights: list[np.ndarray]
+    biases: list[np.ndarray]
+    removed_neurons: list[int]
+    removed_connections: int
+    folded_layers: list[int]
+
+
+def _dependent_active(w: np.ndarray, b: np.ndarray, active: np.ndarray, rtol: float) -> tuple[np.ndarray, np.ndarray,
+                                                                                               np.ndarray]:
+    """Split the stably active neurons into a basis and dependent ones, with coefficients (dependent x basis)."""
+    if len(active) < 2:
+        return active, np.array([], dtype=int), np.zeros((0, len(active)))
+    rows = np.column_stack([w[active], b[active]])
+    _, r, piv = scipy.linalg.qr(rows.T, mode="economic", pivoting=True)
+    diag = np.abs(np.diag(r))
+    rank = int(np.sum(diag > rtol * max(diag[0], 1e-300))) if len(diag) else 0
+    basis, rest = active[np.sort(piv[:rank])], active[np.sort(piv[rank:])]
+    if not len(rest):
+        return active, rest, np.zeros((0, len(active)))
+    B = np.column_stack([w[basis], b[basis]])
+    R = np.column_stack([w[rest], b[rest]])
+    alpha, *_ = np.linalg.lstsq(B.T, R.T, rcond=None)
+    alpha = alpha.T
+    ok = np.linalg.norm(alpha @ B - R, axis=1) <= rtol * 10 * (1 + np.linalg.norm(R, axis=1))
+    basis = np.concatenate([basis, rest[~ok]])
+    order = np.argsort(basis)
+    return basis[order], rest[ok], np.hstack([alpha[ok], np.zeros((int(ok.sum()), int((~ok).sum())))])[:, order]
+
+
+def leo_compress(
+    weights: Sequence[Any], biases: Sequence[Any], report: StabilityReport, rtol: float = 1e-10,
+    fold_layers: bool = True,
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """LEO++ (module docstring): the compressed network as lists ``(weights, biases)``.
+
+    See :func:`compress_with_report` for the counts of what was removed.
+    """
+    result = compress_with_report(weights, biases, report, rtol, fold_layers)
+    return result.weights, result.biases
+
+
+def compress_with_report(
+    weights: Sequence[Any], biases: Sequence[Any], report: StabilityReport, rtol: float = 1e-10,
+    fold_layers: bool = True,
+) -> LeoResult:
+    """LEO++ with per-layer counts of removed neurons and connections (module docstring)."""
+    weights, biases = check_mlp(weights, biases)
+    if not isinstance(report, StabilityReport):
+        raise TypeError(f"report must be a StabilityReport, got {type(report).__name__}")
+    if len(report.stably_active) != len(weights) - 1:
+        raise ValueError(f"report has {len(report.stably_active)} hidden layers, the network {len(weights) - 1}")
+    W, B = [w.copy() for w in weights], [b.copy() for b in biases]
+    original_entries = sum(w.size for w in W)
+    removed, folded = [], []
+    # keep[l]: indices (into the original layer l) of the neurons still present, as W/B shrink
+    keep = [np.arange(len(b)) for b in biases[:-1]]
+    for l in range(len(weights) - 1):
+        n = len(biases[l])
+        if len(report.stably_active[l]) and report.stably_active[l].max() >= n:
+            raise ValueError(f"report's layer {l} names neuron {report.stably_active[l].max()} of {n}")
+        inactive = np.isin(np.arange(n), report.stably_inactive[l])
+        active_idx = np.flatnonzero(np.isin(np.arange(n), report.stably_active[l]))
+        basis, dependent, alpha = _dependent_active(W[l], B[l], active_idx, rtol)
+        nxt = W[l + 1]
+        for j, coeffs in zip(dependent, alpha):  # x_j = sum_k alpha_k x_k on the box
+            nxt[:, basis] += np.outer(nxt[:, j], coeffs)
+        drop = inactive.copy()
+        drop[dependent] = True
+        W[l], B[l], W[l + 1] = W[l][~drop], B[l][~drop], nxt[:, ~drop]
+        keep[l] = keep[l][~drop]
+        removed.append(int(drop.sum()))
+    # fold layers whose remaining neurons are all stably active (affine on the box)
+    hidden = list(range(len(weights) - 1))
+    for l in reversed(hidden) if fold_layers else []:
+        all_stable = np.all(np.isin(keep[l], report.stably_active[l]))
+        if not all_stable:
+            continue
+        pos = l - sum(1 for f in folded if f < l)
+        W[pos + 1], B[pos + 1] = W[pos + 1] @ W[pos], W[pos + 1] @ B[pos] + B[pos + 1]
+        del W[pos], B[pos]
+        removed[l] = len(biases[l])
+        folded.append(l)
+    return LeoResult(W, B, removed, original_entries - sum(w.size for w in W), sorted(folded))
+
+
+def verify(
+    weights: Sequence[Any], biases: Sequence[Any], weights2: Sequence[Any], biases2: Sequence[Any],
+    lower: Any, upper: Any, X: Any = None, n_points: int = 100_000, rng: np.random.Generator | int | None = 0,
+) -> dict[str, float]:
+    """Largest absolute output difference between two networks on data and on random points of the box.
+
+    Returns
+    -------
+    dict
+        ``data`` (on X, NaN if no X) and ``box`` (on ``n_points`` uniform points of the box, plus its corners'
+        neighbourhood is not special-cased).
+    """
+    weights, biases = check_mlp(weights, biases)
+    weights2, biases2 = check_mlp(weights2, biases2)
+    lower, upper = check_box(lower, upper, weights[0].shape[1])
+    if weights2[0].shape[1] != len(lower) or weights2[-1].shape[0] != weights[-1].shape[0]:
+        raise ValueError("the two networks have different input or output sizes")
+    rng = as_rng(rng)
+    pts = rng.uniform(lower, upper, size=(check_size(n_points, "n_points"), len(lower)))
+    out = {"box": float(np.max(np.abs(forward(weights, biases, pts) - forward(weights2, biases2, pts)), initial=0.0))}
+    if X is not None:
+        X = as_float_array(X, "X", ndim=2)
+        out["data"] = float(np.max(np.abs(forward(weights, biases, X) - forward(weights2, biases2, X)), initial=0.0))
+    else:
+        out["data"] = float("nan")
+    return out

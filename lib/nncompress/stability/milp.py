@@ -1,0 +1,142 @@
+r"""The MILP of a ReLU MLP over a box, formulated with cvxpy (seed 001, constraints (1)-(4) and (7)-(12)).
+
+For every hidden neuron i of layer l, with pre-activation bounds :math:`L \le y \le U` (from
+:mod:`nncompress.stability.bounds`, or proven tighter):
+
+.. math:: y = x - \chi,\quad 0 \le x \le M z,\quad 0 \le \chi \le \mu (1 - z),\quad z \in \{0, 1\},
+
+with :math:`M = \max(U, 0)` and :math:`\mu = \max(-L, 0)`. Neurons already known to be stable get the exact
+linear constraint instead (``x = 0`` or ``x = y``), which the solver would otherwise have to discover. With
+``relax=True`` the binaries become :math:`z \in [0, 1]`: the LP relaxation.
+
+**Soundness.** Solvers work to tolerances (HiGHS: feasibility 1e-7, integrality 1e-6), so "no input makes
+:math:`y \ge 0`" cannot be trusted near :math:`y = 0`. Every query here therefore asks for inputs with
+:math:`y \ge -\delta` (or :math:`y \le \delta`), ``delta = margin``: a proof that none exist certifies
+:math:`y < 0` with room to spare, while a neuron whose extreme value lies in :math:`[-\delta, 0]` is never
+certified (it stays unknown) — the direction that cannot produce a false "stable".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import cvxpy as cp
+import numpy as np
+
+__all__ = ["ReluMILP", "build_milp", "solve", "SolveStats"]
+
+
+@dataclass
+class SolveStats:
+    """Counters of solver work, by phase name: number of solves, branch-and-bound nodes, seconds."""
+
+    solves: dict[str, int] = field(default_factory=dict)
+    nodes: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def add(self, phase: str, seconds: float, nodes: int = 0, solves: int = 1) -> None:
+        self.solves[phase] = self.solves.get(phase, 0) + solves
+        self.nodes[phase] = self.nodes.get(phase, 0) + nodes
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + seconds
+
+
+@dataclass
+class ReluMILP:
+    """cvxpy variables and constraints of MILP (1)-(4) for the first ``depth`` hidden layers.
+
+    Attributes
+    ----------
+    x0 : cp.Variable
+        The network input.
+    y : list of cp.Expression
+        Pre-activations of hidden layers 0..depth-1 (affine in the previous layer's output).
+    z : list of cp.Variable or None
+        Activation indicators per layer (None where every neuron is already stable).
+    constraints : list
+    """
+
+    x0: Any
+    y: list[Any]
+    post: list[Any]
+    z: list[Any]
+    constraints: list[Any]
+
+
+def build_milp(
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    lower: np.ndarray,
+    upper: np.ndarray,
+    y_lower: Sequence[np.ndarray],
+    y_upper: Sequence[np.ndarray],
+    depth: int,
+    relax: bool = False,
+    input_constraint: tuple[np.ndarray, np.ndarray] | None = None,
+) -> ReluMILP:
+    """Constraints (1)-(4) for hidden layers ``0..depth-1`` over the box, with big-M from the given bounds.
+
+    Parameters
+    ----------
+    weights, biases : lists of arrays (validated)
+    lower, upper : ndarray (n_0,)
+        The input box :math:`\\mathbb X`.
+    y_lower, y_upper : lists of ndarray
+        Sound pre-activation bounds per hidden layer.
+    depth : int
+        Number of hidden layers to model.
+    relax : bool
+        LP relaxation (z in [0, 1]) instead of the MILP.
+    input_constraint : (A, b), optional
+        Extra linear constraint ``A @ x0 <= b`` on the input (e.g. the paper's bound on the sum of pixels).
+    """
+    x0 = cp.Variable(weights[0].shape[1])
+    constraints = [x0 >= lower, x0 <= upper]
+    if input_constraint is not None:
+        A, b = input_constraint
+        constraints.append(A @ x0 <= b)
+    prev, ys, posts, zs = x0, [], [], []
+    for l in range(depth):
+        w, b, lo, hi = weights[l], biases[l], y_lower[l], y_upper[l]
+        y = w @ prev + b
+        inactive, active = hi <= 0, lo >= 0
+        free = ~(inactive | active)
+        k = int(free.sum())
+        x = cp.Variable(len(b))
+        constraints += [x[np.flatnonzero(inactive)] == 0] if inactive.any() else []
+        constraints += [x[np.flatnonzero(active)] == y[np.flatnonzero(active)]] if active.any() else []
+        z = None
+        if k:
+            idx = np.flatnonzero(free)
+            z = cp.Variable(k) if relax else cp.Variable(k, boolean=True)
+            chi = cp.Variable(k)
+            M, mu = np.maximum(hi[idx], 0.0), np.maximum(-lo[idx], 0.0)
+            constraints += [y[idx] == x[idx] - chi, x[idx] >= 0, chi >= 0,
+                            x[idx] <= cp.multiply(M, z), chi <= cp.multiply(mu, 1 - z)]
+            if relax:
+                constraints += [z >= 0, z <= 1]
+        ys.append(y)
+        posts.append(x)
+        zs.append(z)
+        prev = x
+    return ReluMILP(x0, ys, posts, zs, constraints)
+
+
+def solve(problem: cp.Problem, time_limit: float | None, stats: SolveStats, phase: str, **options: Any) -> str:
+    """Solve with HiGHS (one thread), record statistics, and return cvxpy's status."""
+    import time
+
+    opts = dict(threads=1, random_seed=0, mip_rel_gap=1e-6)
+    if time_limit is not None:
+        opts["time_limit"] = max(float(time_limit), 0.01)
+    opts.update(options)
+    start = time.perf_counter()
+    try:
+        problem.solve(solver=cp.HIGHS, **opts)
+    except cp.error.SolverError:
+        stats.add(phase, time.perf_counter() - start)
+        return "solver_error"
+    info = getattr(problem.solver_stats, "extra_stats", None)
+    nodes = int(getattr(info, "mip_node_count", 0) or 0) if info is not None else 0
+    stats.add(phase, time.perf_counter() - start, max(nodes, 0))
+    return str(problem.status)
