@@ -162,3 +162,15 @@ def test_bad_inputs():
         find_stable_neurons(w, b, 0.0, 1.0, X=np.full((2, 2), 2.0))
     with pytest.raises(ValueError, match="lower must have shape"):
         find_stable_neurons(w, b, np.zeros(3), 1.0)
+
+
+def test_input_constraint_makes_more_neurons_stable():
+    # y0 = x1 + x2 - 1.5 reaches 0.5 on [0, 1]^2 but is at most -0.5 when x1 + x2 <= 1
+    weights = [np.array([[1.0, 1.0], [1.0, -1.0]]), np.array([[1.0, 1.0]])]
+    biases = [np.array([-1.5, 0.0]), np.array([0.0])]
+    constraint = (np.array([[1.0, 1.0]]), np.array([1.0]))
+    for method in ("pipeline", "isa", "baseline"):
+        free = find_stable_neurons(weights, biases, 0.0, 1.0, method=method)
+        bound = find_stable_neurons(weights, biases, 0.0, 1.0, method=method, input_constraint=constraint)
+        assert free.complete and bound.complete
+        assert 0 not in free.stably_inactive[0] and 0 in bound.stably_inactive[0]

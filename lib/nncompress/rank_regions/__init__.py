@@ -4,30 +4,7 @@ See :mod:`nncompress.rank_regions.subspaces` for the definitions, the canonical 
 :mod:`nncompress.rank_regions.experiments` for Chapter 2's experiments.
 """
 
-from .subspaces import (
-    Subspace,
-    Trace,
-    bounded_rank_subspaces,
-    canonical_form,
-    canonical_trace,
-    compression_traces,
-    count_subspaces,
-    count_traces,
-    distance_to_bounded_rank,
-    relax_to_length,
-    set_partitions,
-)
+from . import subspaces
+from .subspaces import *  # noqa: F401,F403 - the public API is subspaces.__all__
 
-__all__ = [
-    "Trace",
-    "Subspace",
-    "set_partitions",
-    "compression_traces",
-    "bounded_rank_subspaces",
-    "count_traces",
-    "count_subspaces",
-    "canonical_form",
-    "canonical_trace",
-    "relax_to_length",
-    "distance_to_bounded_rank",
-]
+__all__ = list(subspaces.__all__)

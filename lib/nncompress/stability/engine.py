@@ -42,6 +42,13 @@ from .network import check_box, check_mlp, pre_activations
 
 __all__ = ["StabilityReport", "find_stable_neurons", "METHODS"]
 
+
+def _progress(total: int, desc: str, enabled: bool) -> Any:
+    """A tqdm bar over solver calls (a no-op when disabled)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, disable=not enabled, leave=False)
+
 METHODS = ("pipeline", "isa", "baseline")
 
 
@@ -92,8 +99,10 @@ class _States:
     """Open and settled states of every hidden neuron, and the sound bounds known so far."""
 
     def __init__(self, weights: list[np.ndarray], biases: list[np.ndarray], lower: np.ndarray, upper: np.ndarray,
-                 margin: float) -> None:
+                 margin: float, input_constraint: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         self.weights, self.biases, self.lower, self.upper, self.margin = weights, biases, lower, upper, margin
+        self.input_constraint = input_constraint
+        self.progress = False
         sizes = [len(b) for b in biases[:-1]]
         self.seen_active = [np.zeros(n, bool) for n in sizes]  # witnessed y > margin
         self.seen_inactive = [np.zeros(n, bool) for n in sizes]  # witnessed y < -margin
@@ -121,6 +130,9 @@ class _States:
     def observe(self, X: np.ndarray) -> None:
         """Witnesses: push inputs (N, n_0) of the box through the network in float64 and record every state."""
         X = np.clip(np.atleast_2d(X), self.lower, self.upper)  # solver outputs may sit a hair outside the box
+        if self.input_constraint is not None:  # a witness must be a valid input: A x <= b exactly
+            A, b = self.input_constraint
+            X = X[np.all(X @ A.T <= b, axis=1)]
         self.witness_checks += len(X)
         for l, y in enumerate(pre_activations(self.weights, self.biases, X)):
             self.seen_active[l] |= np.any(y > self.margin, axis=0)
@@ -177,19 +189,22 @@ def _prefix_objective(milp: Any, l: int, n_prev: int) -> tuple[Any, Any]:
 
 def _lp_phase(states: _States, stats: SolveStats, deadline: float) -> None:
     """One LP relaxation per open state, layer by layer: a proof if its bound allows, a witness from its optimum."""
-    for l in range(1, states.depth):
+    for l in range(0 if states.input_constraint is not None else 1, states.depth):
         if not (states.open_active(l).any() or states.open_inactive(l).any()):
             continue
         lp = build_milp(states.weights, states.biases, states.lower, states.upper, states.y_lower, states.y_upper,
-                        depth=l, relax=True)
+                        depth=l, relax=True, input_constraint=states.input_constraint)
         c, expr = _prefix_objective(lp, l, states.weights[l].shape[1])
         problem = cp.Problem(cp.Maximize(expr), lp.constraints)
         w, b = states.weights[l], states.biases[l]
+        bar = _progress(int(states.open_active(l).sum() + states.open_inactive(l).sum()), f"LPs, layer {l}",
+                        states.progress)
         for sign in (1.0, -1.0):  # 1: can it be active (max y), -1: can it be inactive (max -y)
             for i in range(len(b)):
                 is_open = states.open_active(l)[i] if sign > 0 else states.open_inactive(l)[i]
                 if not is_open or time.perf_counter() > deadline:
                     continue
+                bar.update()
                 c.value = sign * w[i]
                 status = solve(problem, deadline - time.perf_counter(), stats, "lp")
                 if status != "optimal":
@@ -198,6 +213,7 @@ def _lp_phase(states: _States, stats: SolveStats, deadline: float) -> None:
                 states.tighten(l, i, sign, best + states.margin * (1.0 + abs(best)))  # sound up to LP tolerance
                 if lp.x0.value is not None and not (states.never_active[l][i] or states.never_inactive[l][i]):
                     states.observe(lp.x0.value)
+        bar.close()
         states.propagate_bounds(l + 1)
 
 
@@ -243,7 +259,7 @@ def _isa_milp(states: _States, stats: SolveStats, deadline: float, phase: str = 
     if depth == 0:
         return
     milp = build_milp(states.weights, states.biases, states.lower, states.upper, states.y_lower, states.y_upper,
-                      depth=depth)
+                      depth=depth, input_constraint=states.input_constraint)
     delta = states.margin
     threshold = cp.Parameter(value=2 * delta)
     terms, constraints, groups = [], list(milp.constraints), []
@@ -277,8 +293,16 @@ def _isa_milp(states: _States, stats: SolveStats, deadline: float, phase: str = 
         for l, sign, idx, p, weight in groups:
             open_now = states.open_active(l)[idx] if sign > 0 else states.open_inactive(l)[idx]
             shown = np.round(p.value) > 0 if p.value is not None else np.zeros(len(idx), bool)
-            # settled states leave the objective; so does a state the solver shows but float64 does not confirm
-            # (within the margin of 0: it can be neither proven nor witnessed, and stays unknown)
+            for k in np.flatnonzero(open_now & shown & (weight.value > 0)):
+                # the solver shows the state but float64 does not confirm it (solver tolerances on the big-M
+                # constraints): ask for this state's extreme directly, whose optimum is a clear witness unless the
+                # extreme lies within the margin of 0 (then the state can be neither proven nor witnessed)
+                focused = cp.Problem(cp.Maximize(sign * milp.y[l][idx[k]]), milp.constraints)
+                if solve(focused, deadline - time.perf_counter(), stats, phase) == "optimal" and \
+                        milp.x0.value is not None:
+                    states.observe(milp.x0.value)
+            open_now = states.open_active(l)[idx] if sign > 0 else states.open_inactive(l)[idx]
+            # settled states leave the objective, and so do states shown but still unconfirmed (unknown)
             weight.value = np.where(open_now & ~shown, weight.value, 0.0)
 
 
@@ -287,17 +311,17 @@ def _baseline(states: _States, stats: SolveStats, deadline: float) -> None:
     delta = states.margin
     for l in range(states.depth):
         states.propagate_bounds(l)  # proven stabilities of earlier layers feed this layer's bounds
-        if l == 0:
+        if l == 0 and states.input_constraint is None:  # exact over a box: each neuron's corners decide
             _first_layer_corners_single(states)
             continue
         milp = build_milp(states.weights, states.biases, states.lower, states.upper, states.y_lower,
-                          states.y_upper, depth=l)
+                          states.y_upper, depth=l, input_constraint=states.input_constraint)
         c, expr = _prefix_objective(milp, l, states.weights[l].shape[1])
         rhs = cp.Parameter()
         feasibility = cp.Problem(cp.Minimize(0), milp.constraints + [expr >= rhs])
         maximise = cp.Problem(cp.Maximize(expr), milp.constraints + [expr >= rhs])
         w, b = states.weights[l], states.biases[l]
-        for i in range(len(b)):
+        for i in _progress_range(len(b), f"baseline, layer {l}", states.progress):
             for sign in (1.0, -1.0):
                 open_now = states.open_active(l)[i] if sign > 0 else states.open_inactive(l)[i]
                 if not open_now or time.perf_counter() > deadline:
@@ -311,13 +335,21 @@ def _baseline(states: _States, stats: SolveStats, deadline: float) -> None:
                         break
                     if status not in ("optimal", "optimal_inaccurate") or milp.x0.value is None:
                         break
-                    y = pre_activations(states.weights, states.biases,
-                                        np.clip(milp.x0.value, states.lower, states.upper)[None])[l][0, i]
-                    if sign * y > delta:  # a witness for this neuron only: no sharing in the baseline
+                    x = np.clip(milp.x0.value, states.lower, states.upper)[None]
+                    valid = states.input_constraint is None or np.all(
+                        x @ states.input_constraint[0].T <= states.input_constraint[1])
+                    y = pre_activations(states.weights, states.biases, x)[l][0, i]
+                    if valid and sign * y > delta:  # a witness for this neuron only: no sharing in the baseline
                         (states.seen_active if sign > 0 else states.seen_inactive)[l][i] = True
                         break
                 if sign > 0 and states.never_active[l][i]:
                     break  # stably inactive: the second question is moot
+
+
+def _progress_range(n: int, desc: str, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(range(n), desc=desc, disable=not enabled, leave=False)
 
 
 def _first_layer_corners_single(states: _States) -> None:
@@ -339,6 +371,8 @@ def find_stable_neurons(
     time_limit: float | None = None,
     margin: float = 1e-6,
     rng: np.random.Generator | int | None = 0,
+    input_constraint: tuple[Any, Any] | None = None,
+    progress: bool = False,
 ) -> StabilityReport:
     """The stably active and stably inactive neurons of a ReLU MLP over the box ``[lower, upper]``.
 
@@ -360,6 +394,12 @@ def find_stable_neurons(
         side, so solver tolerances below :math:`\\delta` cannot produce a false claim.
     rng : Generator, int or None
         For the gradient phase's starting points.
+    input_constraint : (A, b), optional
+        Valid inputs also satisfy ``A @ x <= b`` (e.g. the paper's bound on the sum of pixels). Interval bounds
+        ignore it (they stay sound, only looser); LPs and MILPs include it; a witness must satisfy it exactly in
+        float64, otherwise it is discarded (a state may then stay unknown, never be wrongly settled).
+    progress : bool, default False
+        Show tqdm progress bars over solver calls.
 
     Returns
     -------
@@ -380,7 +420,14 @@ def find_stable_neurons(
     if time_limit is not None:
         time_limit = check_tolerance(time_limit, "time_limit")
     deadline = start + (time_limit if time_limit is not None else np.inf)
-    states, stats, phases = _States(weights, biases, lower, upper, margin), SolveStats(), {}
+    if input_constraint is not None:
+        A = as_float_array(input_constraint[0], "input_constraint[0]", ndim=2)
+        b = as_float_array(input_constraint[1], "input_constraint[1]", shape=(A.shape[0],))
+        if A.shape[1] != len(lower):
+            raise ValueError(f"input_constraint[0] must have shape (k, {len(lower)}), got {A.shape}")
+        input_constraint = (A, b)
+    states, stats, phases = _States(weights, biases, lower, upper, margin, input_constraint), SolveStats(), {}
+    states.progress = bool(progress)
 
     def phase(name: str, fn: Any, *args: Any) -> None:
         t0 = time.perf_counter()

@@ -90,7 +90,15 @@ def compress_with_report(
     weights: Sequence[Any], biases: Sequence[Any], report: StabilityReport, rtol: float = 1e-10,
     fold_layers: bool = True,
 ) -> LeoResult:
-    """LEO++ with per-layer counts of removed neurons and connections (module docstring)."""
+    """LEO++ with per-layer counts of removed neurons and connections (module docstring).
+
+    ``weights`` may be a torch ``nn.Sequential`` (then ``biases=None``); ``to_torch(result.weights,
+    result.biases)`` turns the result back into one.
+    """
+    if biases is None:
+        from .network import from_torch
+
+        weights, biases = from_torch(weights)
     weights, biases = check_mlp(weights, biases)
     if not isinstance(report, StabilityReport):
         raise TypeError(f"report must be a StabilityReport, got {type(report).__name__}")
