@@ -3,6 +3,7 @@
 #   make book    execute every notebook and build the HTML book in _build/html (fails on any error or warning)
 #   make test    unit/property tests, then every notebook in smoke mode (NNC_SMOKE=1)
 #   make bench   run every benchmarks/bench_*.py (BENCH_ARGS=--quick for a smoke run)
+#   make browser-test   open every page of the built book in headless Chromium and check it (installs Chromium)
 #   make clean   remove build outputs and caches (keeps .venv); `make distclean` also removes .venv
 #
 # Variables: PYTHON (the interpreter that creates .venv, default python3); TORCH_PIP_ARGS (extra pip arguments
@@ -28,7 +29,10 @@ PYTEST := $(RUN) $(BIN)/python -m pytest -p no:cacheprovider
 NB_TIMEOUT := 1800
 BENCHES := $(sort $(wildcard benchmarks/bench_*.py))
 
-.PHONY: help setup book test bench clean distclean
+MATHJAX_VERSION := 3.2.2
+MATHJAX := book/_static/mathjax/tex-chtml.js
+
+.PHONY: help setup book test bench browser-test chromium clean distclean
 
 help:
 	@sed -n '1,11p' Makefile
@@ -42,7 +46,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-book: setup
+# MathJax is served with the book (from the npm registry, at build time), so pages typeset offline too.
+$(MATHJAX):
+	rm -rf book/_static/mathjax && mkdir -p book/_static/mathjax
+	cd book/_static && npm pack --silent mathjax@$(MATHJAX_VERSION) > /dev/null
+	tar -xzf book/_static/mathjax-$(MATHJAX_VERSION).tgz -C book/_static/mathjax --strip-components=2 package/es5
+	rm book/_static/mathjax-$(MATHJAX_VERSION).tgz
+
+book: setup $(MATHJAX)
 	$(RUN) $(BIN)/jupyter-book build . --all -W -n --keep-going
 	@echo "Book built: $(CURDIR)/_build/html/index.html"
 
@@ -50,12 +61,21 @@ test: setup
 	MPLBACKEND=Agg $(PYTEST) tests/
 	NNC_SMOKE=1 $(PYTEST) --nbmake --nbmake-timeout=$(NB_TIMEOUT) notebooks/
 
+# Headless Chromium from Debian's packages (needs root for apt-get; skipped if a chromium is already there).
+chromium:
+	@command -v chromium > /dev/null || (apt-get update -q && apt-get install -y -q chromium > /dev/null)
+
+# The rendered book, page by page, in a real browser; screenshots of each chapter go to _build/screenshots.
+browser-test: setup chromium
+	@test -f _build/html/index.html || { echo "build the book first: make book" >&2; exit 1; }
+	NNC_REQUIRE_BOOK=1 $(PYTEST) tests/browser
+
 bench: setup
 	@if [ -z "$(BENCHES)" ]; then echo "no benchmarks/bench_*.py found" >&2; exit 1; fi
 	@for f in $(BENCHES); do echo "== $$f"; $(RUN) $(BIN)/python "$$f" $(BENCH_ARGS); done
 
 clean:
-	rm -rf _build .pytest_cache .hypothesis .jupyter_cache
+	rm -rf _build .pytest_cache .hypothesis .jupyter_cache book/_static/mathjax
 	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name .ipynb_checkpoints \) -type d -print0 \
 		| xargs -0 rm -rf
 

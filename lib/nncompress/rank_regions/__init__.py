@@ -1,7 +1,7 @@
 """The bounded-rank region of tanh networks as a union of linear subspaces (seed 000, Section 5, Theorem 5.1).
 
-See :mod:`nncompress.rank_regions.subspaces` for the definitions, the canonical traces and the proofs;
-:mod:`nncompress.rank_regions.experiments` for Chapter 2's experiments.
+See ``nncompress.rank_regions.subspaces`` for the definitions, the canonical traces and the proofs;
+``nncompress.rank_regions.experiments`` for Chapter 2's experiments.
 """
 
 from . import subspaces

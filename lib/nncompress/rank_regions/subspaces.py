@@ -330,7 +330,7 @@ class Subspace:
         """The orthogonal projection of w onto S, rounded so that it satisfies S's equations exactly.
 
         Group by group: the oriented keys are replaced by their mean, eliminated b's by zero, and the oriented
-        outgoing weights of removed groups lose their mean (:func:`nncompress.tanh.compress.cancel_exactly`, which
+        outgoing weights of removed groups lose their mean (``nncompress.tanh.compress.cancel_exactly``, which
         moves them by a few units in the last place more so that their sum is exactly zero).
         """
         w, t = self._check_w(w).copy(), self.trace
