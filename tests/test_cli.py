@@ -94,3 +94,24 @@ def test_usage_errors_exit_2():
     result = run("tanh-rank")
     assert result.returncode == 2 and "usage" in result.stderr
     assert run("--help").returncode == 0
+
+
+def test_relu_equivalent_names_the_symmetry(tmp_path, capsys):
+    from nncompress.relu_symmetry import ReluNetwork
+
+    rng = np.random.default_rng(3)
+    net = ReluNetwork(rng.normal(size=(4, 2)), rng.normal(size=4), rng.normal(size=4), 0.5)
+    perm, alpha = rng.permutation(4), rng.uniform(0.5, 2.0, size=4)
+    same = ReluNetwork(net.w[perm] * alpha[perm, None], net.b[perm] * alpha[perm], net.q[perm] / alpha[perm], net.c)
+    np.savez(tmp_path / "a.npz", w=net.w, b=net.b, q=net.q, c=np.array(net.c))
+    torch.save(same.to_torch(), tmp_path / "b.pt")
+    assert main(["relu-equivalent", str(tmp_path / "a.npz"), str(tmp_path / "b.pt")]) == 0
+    assert "equivalent" in capsys.readouterr().out.lower()
+    other = ReluNetwork(net.w, net.b, net.q * 1.5, net.c)
+    np.savez(tmp_path / "c.npz", w=other.w, b=other.b, q=other.q, c=np.array(other.c))
+    assert main(["relu-equivalent", str(tmp_path / "a.npz"), str(tmp_path / "c.npz")]) == 1
+    out = capsys.readouterr().out.lower()
+    assert "not equivalent" in out and "witness" in out
+    np.savez(tmp_path / "bad.npz", w=net.w, b=net.b)
+    assert main(["relu-equivalent", str(tmp_path / "a.npz"), str(tmp_path / "bad.npz")]) == 2
+    assert "missing array" in capsys.readouterr().err
