@@ -13,22 +13,12 @@ Usage: ``python benchmarks/bench_depth.py [--quick]`` (``--quick`` uses smaller 
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
+from _timing import best_time
 
 from nncompress.depth import (ParityPerturbation, exact_compression, hypercube, parity, parity_network,
                               random_subset, recover_parity, recovered_signs, theorem1_network)
-
-
-def best_time(fn, repeat: int = 3) -> float:
-    """The fastest of ``repeat`` wall-clock timings of ``fn()``, in seconds."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def naive_forward(net, x: np.ndarray) -> np.ndarray:

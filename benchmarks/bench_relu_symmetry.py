@@ -12,22 +12,12 @@ Usage: ``python benchmarks/bench_relu_symmetry.py [--quick]`` (``--quick`` shrin
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
+from _timing import best_time
 
 from nncompress.relu_symmetry import equivalent
 from nncompress.relu_symmetry.experiments import paired_network, random_symmetry, sampling_equivalent
-
-
-def best_time(fn, repeat: int = 3) -> float:
-    """The fastest of ``repeat`` wall-clock timings of ``fn()``, in seconds."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def _keys(net) -> tuple[np.ndarray, np.ndarray]:

@@ -12,21 +12,11 @@ Usage: ``python benchmarks/bench_tanh.py [--quick]`` (``--quick`` shrinks both s
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
+from _timing import best_time
 
 from nncompress.tanh import compress, generalised_sign, random_expansion, random_network, rank
-
-
-def best_time(fn, repeat: int = 3) -> float:
-    """The fastest of ``repeat`` wall-clock timings of ``fn()``, in seconds."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def pairwise_rank(net) -> int:

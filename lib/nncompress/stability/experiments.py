@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any, Sequence
 
@@ -11,7 +12,8 @@ from .engine import StabilityReport, find_stable_neurons
 from .leo import compress_with_report, verify
 from .network import check_mlp, forward, pre_activations
 
-__all__ = ["removed_connection_mask", "magnitude_pruning_comparison", "preprocessing_only", "analyse_classifier"]
+__all__ = ["removed_connection_mask", "magnitude_pruning_comparison", "preprocessing_only", "analyse_classifier",
+           "analyse_point", "warm_up", "helpful_l1_range", "compression_without_loss", "linear_fit"]
 
 
 def removed_connection_mask(weights: Sequence[np.ndarray], report: StabilityReport) -> list[np.ndarray]:
@@ -81,11 +83,14 @@ def preprocessing_only(weights: Sequence[np.ndarray], biases: Sequence[np.ndarra
 def analyse_classifier(
     weights: Sequence[Any], biases: Sequence[Any], X_train: Any, X_test: Any, y_test: Any,
     lower: Any = 0.0, upper: Any = 1.0, methods: tuple[str, ...] = ("pipeline",), time_limit: float | None = 300.0,
+    without_data: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Find the stable neurons of a classifier with each method, compress it by LEO++ and verify it.
 
     The first method's report drives the compression; every other method must return the same sets when all are
-    complete (checked here: an ``AssertionError`` otherwise).
+    complete (checked here: an ``AssertionError`` otherwise). The baseline never sees the data (the paper's
+    baseline has no preprocessing); each method named in ``without_data`` is also run with ``X=None``, its time
+    stored as ``seconds_<method>_nodata`` (Figure 2, right: with against without preprocessing).
 
     Returns
     -------
@@ -98,12 +103,12 @@ def analyse_classifier(
     X_train, X_test, y_test = np.asarray(X_train, float), np.asarray(X_test, float), np.asarray(y_test)
     reports: dict[str, StabilityReport] = {}
     seconds: dict[str, float] = {}
-    for method in methods:
+    runs = [(m, m, m != "baseline") for m in methods] + [(f"{m}_nodata", m, False) for m in without_data]
+    for label, method, use_data in runs:
         start = time.perf_counter()
-        reports[method] = find_stable_neurons(weights, biases, lower, upper,
-                                              X=None if method == "baseline" else X_train, method=method,
-                                              time_limit=time_limit)
-        seconds[method] = time.perf_counter() - start
+        reports[label] = find_stable_neurons(weights, biases, lower, upper, X=X_train if use_data else None,
+                                             method=method, time_limit=time_limit)
+        seconds[label] = time.perf_counter() - start
     main = reports[methods[0]]
     for method, other in reports.items():
         if main.complete and other.complete:
@@ -128,9 +133,105 @@ def analyse_classifier(
         max_diff_test=check["data"], max_diff_box=check["box"],
     )
     out.update({f"seconds_{m}": s for m, s in seconds.items()})
+    out.update({f"complete_{m}": r.complete for m, r in reports.items()})
     out.update({f"phases_{m}": r.phase_seconds for m, r in reports.items()})
     out.update({f"magnitude_{k}": v for k, v in magnitude_pruning_comparison(
         weights, removed_connection_mask(weights, main)).items()})
     out.update({f"preprocessing_{k}": v for k, v in preprocessing_only(weights, biases, X_train, X_test,
                                                                        main).items()})
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def warm_up() -> None:
+    """Pay each process's one-off costs (imports, cvxpy's and HiGHS's first set-up: a few seconds) on a tiny
+    network, so that they are not charged to whichever method is timed first. Runs once per process."""
+    rng = np.random.default_rng(0)
+    weights = [rng.normal(size=(6, 4)), rng.normal(size=(5, 6)), rng.normal(size=(2, 5))]
+    biases = [rng.normal(size=6), rng.normal(size=5), rng.normal(size=2)]
+    for method in ("pipeline", "baseline", "isa"):
+        find_stable_neurons(weights, biases, 0.0, 1.0, X=rng.uniform(size=(20, 4)), method=method)
+
+
+def analyse_point(point: Any, methods: tuple[str, ...] = ("pipeline",), without_data: tuple[str, ...] = (),
+                  time_limit: float | None = 300.0) -> dict[str, Any]:
+    """One point of Section 6's sweep, as a pure function of its settings: train (or read the cache), find the
+    stable neurons, compress by LEO++, verify (:func:`analyse_classifier`).
+
+    Timings are comparable across methods: the process's one-off set-up costs are paid first (:func:`warm_up`).
+    A module-level function, so :func:`nncompress.sweep.run_sweep` can ship it to worker processes or a Dask
+    cluster; bind the options with ``functools.partial(analyse_point, methods=...)``.
+
+    Parameters
+    ----------
+    point : nncompress.sweep.SweepPoint
+    methods, without_data, time_limit
+        As in :func:`analyse_classifier`.
+
+    Returns
+    -------
+    dict
+        :func:`analyse_classifier`'s measurements plus ``train_accuracy`` and ``train_seconds`` (of the original
+        training, also when read from the cache).
+    """
+    from ..data import load_dataset
+    from ..sweep import SweepPoint, train_point
+
+    if not isinstance(point, SweepPoint):
+        raise TypeError(f"point must be a SweepPoint, got {type(point).__name__}")
+    data = load_dataset(point.dataset)
+    clf = train_point(point)
+    warm_up()
+    out = analyse_classifier(clf.weights, clf.biases, data.X_train, data.X_test, data.y_test, data.lower,
+                             data.upper, methods=methods, time_limit=time_limit, without_data=without_data)
+    assert abs(out["accuracy"] - clf.test_accuracy) < 1e-12, "float64 test accuracy differs from training's"
+    return dict(train_accuracy=clf.train_accuracy, train_seconds=clf.seconds, **out)
+
+
+def helpful_l1_range(table: Any, hidden: tuple[int, ...]) -> list[float]:
+    """The l1 values (of one architecture) in Figure 1's shaded region: mean test accuracy over seeds above that of
+    l1 = 0, and at least one neuron removed on average (exact compression occurs)."""
+    rows = table[table["hidden"] == tuple(hidden)]
+    stats = rows.groupby("l1").agg(acc=("accuracy", "mean"), removed=("removed_neurons", "mean"))
+    if 0.0 not in stats.index:
+        raise ValueError("the table must contain l1 = 0 for this architecture (the reference accuracy)")
+    reference = stats.loc[0.0, "acc"]
+    return [float(k) for k, row in stats.iterrows() if k > 0 and row["acc"] > reference and row["removed"] > 0]
+
+
+def compression_without_loss(table: Any, hidden: tuple[int, ...], tolerance: float = 0.0) -> dict[str, float]:
+    """Section 6's headline for one architecture: the most compression (mean over seeds) at an l1 value whose mean
+    test accuracy is at least that of l1 = 0 minus ``tolerance`` ("removed at no accuracy loss").
+
+    Returns
+    -------
+    dict
+        ``l1`` (the chosen value; 0.0 if only l1 = 0 qualifies), ``accuracy``, ``reference_accuracy`` (l1 = 0),
+        ``neurons_fraction`` and ``connections_fraction`` removed (means over seeds).
+    """
+    if not (isinstance(tolerance, (int, float)) and tolerance >= 0):
+        raise ValueError(f"tolerance must be a number >= 0, got {tolerance!r}")
+    rows = table[table["hidden"] == tuple(hidden)]
+    stats = rows.groupby("l1").agg(acc=("accuracy", "mean"), neurons=("removed_neurons_fraction", "mean"),
+                                   connections=("removed_connections_fraction", "mean"))
+    if 0.0 not in stats.index:
+        raise ValueError("the table must contain l1 = 0 for this architecture (the reference accuracy)")
+    reference = stats.loc[0.0, "acc"]
+    ok = stats[stats["acc"] >= reference - tolerance]
+    best = ok["neurons"].idxmax()
+    return dict(l1=float(best), accuracy=float(ok.loc[best, "acc"]), reference_accuracy=float(reference),
+                neurons_fraction=float(ok.loc[best, "neurons"]), connections_fraction=float(ok.loc[best, "connections"]))
+
+
+def linear_fit(x: Any, y: Any) -> dict[str, float]:
+    """Least-squares line ``y = intercept + slope * x`` and its coefficient of determination R^2 (Figure 3)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-D of the same length, got shapes {x.shape} and {y.shape}")
+    if len(x) < 3 or np.ptp(x) == 0:
+        raise ValueError("x must have at least 3 points and not be constant")
+    slope, intercept = np.polyfit(x, y, 1)
+    residual = y - (intercept + slope * x)
+    total = np.sum((y - y.mean()) ** 2)
+    r2 = 1.0 - np.sum(residual**2) / total if total > 0 else 1.0
+    return dict(slope=float(slope), intercept=float(intercept), r2=float(r2))
