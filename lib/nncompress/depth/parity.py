@@ -160,7 +160,7 @@ def parity_network(n: int, subset: Iterable[int] | None = None) -> LayeredNetwor
 
 
 def parity_network_depth2(n: int, subset: Iterable[int] | None = None) -> LayeredNetwork:
-    r"""The one-hidden-layer network :math:`1 + \sum_{t < |S|} e_t \operatorname{ReLU}(s - t) = (-1)^s` (|S| gates).
+    r"""The one-hidden-layer network :math:`1 + \sum_{t < |S|} e_t \operatorname{ReLU}(s - t) = (-1)^s` (:math:`|S|` gates).
 
     The direct construction that :func:`parity_network` folds; exact on the hypercube. Same parameters and return
     convention as :func:`parity_network`, with depth 2."""

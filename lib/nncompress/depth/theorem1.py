@@ -79,7 +79,7 @@ def embed_first_layer(net: LayeredNetwork, n_extra: int = 1) -> LayeredNetwork:
 def exact_compression(n: int, subset: Iterable[int] | None = None) -> LayeredNetwork:
     """The lossless depth-3 compression of :func:`theorem1_network` over :math:`D_h` (Theorem 1, claim 1).
 
-    The Lemma 2 network (:func:`~nncompress.depth.parity.parity_network`) for :math:`h = \\chi_S`, reading only the
+    The Lemma 2 network (:func:`~nncompress.depth.parity_network`) for :math:`h = \\chi_S`, reading only the
     first n coordinates: :math:`g(x) = h(\\pi(x))`, which equals :math:`f(x)` on :math:`\\operatorname{supp}(D_h)`."""
     return embed_first_layer(parity_network(n, subset))
 

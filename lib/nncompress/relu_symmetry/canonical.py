@@ -344,7 +344,7 @@ def _exact_bounds(w: np.ndarray, b: float, lower: np.ndarray, upper: np.ndarray)
 def box_regions(net: ReluNetwork, lower: Any, upper: Any, atol: float = 1e-9) -> np.ndarray:
     r"""Where each node's hyperplane lies relative to the box :math:`[\text{lower}, \text{upper}]`.
 
-    Uses the stability engine's sound interval bounds (:func:`nncompress.stability.bounds.affine_bounds`) of
+    Uses the stability engine's sound interval bounds (:func:`nncompress.stability.affine_bounds`) of
     :math:`z_i = w_i \cdot x + b_i` over the box, in units of distance (divided by :math:`\|w_i\|_2`):
 
     * ``OFF`` (0): :math:`\max z_i \le` atol :math:`\|w_i\|`: the node is zero on the box (up to a sliver of depth atol);

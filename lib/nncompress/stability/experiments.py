@@ -31,7 +31,7 @@ def removed_connection_mask(weights: Sequence[np.ndarray], report: StabilityRepo
 
 
 def magnitude_pruning_comparison(weights: Sequence[np.ndarray], masks: Sequence[np.ndarray]) -> dict[str, float]:
-    """Would magnitude pruning (drop the smallest |w| first, all layers together) reach the exactly removable
+    """Would magnitude pruning (drop the smallest absolute weights first, all layers together) reach the exactly removable
     connections?
 
     Returns
