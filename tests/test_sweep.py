@@ -146,3 +146,14 @@ def test_dask_cluster_equals_sequential(sequential_table: pd.DataFrame, tmp_path
     pd.testing.assert_frame_equal(table, sequential_table, check_exact=True)
     pd.testing.assert_frame_equal(again, sequential_table, check_exact=True)
     assert len(list(tmp_path.glob("*.npz"))) == len(POINTS)
+
+
+def test_arch_name_follows_section_6() -> None:
+    from nncompress.sweep import arch_name
+
+    assert arch_name((100, 100)) == "2x100" and arch_name([100] * 5) == "5x100"
+    assert arch_name((100, 50)) == "100-50" and SweepPoint("digits", (8, 8, 8), 0.0, 0).arch == "3x8"
+    with pytest.raises(ValueError, match="at least one"):
+        arch_name(())
+    with pytest.raises(TypeError, match="hidden"):
+        arch_name("2x100")

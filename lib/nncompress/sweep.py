@@ -29,7 +29,7 @@ from ._validation import check_size
 from .data import DATASETS
 from .train import DEFAULT_EPOCHS, TrainedClassifier, _check_hidden, _check_real, _check_seed, train_cached
 
-__all__ = ["SweepPoint", "sweep_grid", "train_point", "run_sweep"]
+__all__ = ["SweepPoint", "arch_name", "sweep_grid", "train_point", "run_sweep"]
 
 
 @dataclass(frozen=True)
@@ -72,10 +72,19 @@ class SweepPoint:
 
     @property
     def arch(self) -> str:
-        """``"2x100"`` for two layers of 100 (widths joined by '-' when they differ)."""
-        if len(set(self.hidden)) == 1:
-            return f"{len(self.hidden)}x{self.hidden[0]}"
-        return "-".join(map(str, self.hidden))
+        """The architecture's name, :func:`arch_name` of ``hidden``."""
+        return arch_name(self.hidden)
+
+
+def arch_name(hidden: Sequence[int]) -> str:
+    """Section 6's ``L x n`` name of an architecture: ``"2x100"`` for ``(100, 100)``; widths joined by '-' when they
+    differ (``"100-50"``)."""
+    hidden = _check_hidden(hidden)
+    if not hidden:
+        raise ValueError("hidden must list at least one hidden layer width")
+    if len(set(hidden)) == 1:
+        return f"{len(hidden)}x{hidden[0]}"
+    return "-".join(map(str, hidden))
 
 
 def sweep_grid(

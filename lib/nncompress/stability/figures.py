@@ -8,13 +8,10 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..sweep import arch_name
 from .experiments import helpful_l1_range, linear_fit
 
 __all__ = ["plot_accuracy_and_removed", "plot_runtimes", "plot_accuracy_vs_neurons_left"]
-
-
-def _arch(hidden: tuple[int, ...]) -> str:
-    return "x".join(map(str, hidden))
 
 
 def plot_accuracy_and_removed(table: Any, hidden: tuple[int, ...], ax: Any = None) -> Any:
@@ -38,7 +35,7 @@ def plot_accuracy_and_removed(table: Any, hidden: tuple[int, ...], ax: Any = Non
                    label="neurons removed")
     right.set_ylabel("neurons removed (%)", color="C3")
     right.grid(False)
-    ax.set_title(_arch(hidden))
+    ax.set_title(arch_name(hidden))
     return ax
 
 
@@ -54,7 +51,7 @@ def plot_runtimes(table: Any, axes: Any = None) -> Any:
         for k, (hidden, group) in enumerate(rows.groupby("hidden", sort=False)):
             ratio = np.median(group[xcol] / group[ycol])
             ax.scatter(group[xcol], group[ycol], s=18, color=f"C{k}",
-                       label=f"{_arch(hidden)}: median ratio {ratio:.0f}x")
+                       label=f"{arch_name(hidden)}: median ratio {ratio:.3g}x")
         lo = min(rows[xcol].min(), rows[ycol].min()) / 2
         hi = max(rows[xcol].max(), rows[ycol].max()) * 2
         ax.plot([lo, hi], [lo, hi], color="0.5", lw=1, ls="--")
@@ -74,6 +71,6 @@ def plot_accuracy_vs_neurons_left(table: Any, hidden: tuple[int, ...], ax: Any =
     fit = linear_fit(left, rows["accuracy"])
     xs = np.linspace(left.min(), left.max(), 50)
     ax.plot(xs, fit["intercept"] + fit["slope"] * xs, color="C3", label=f"least squares, $R^2$ = {fit['r2']:.2f}")
-    ax.set(xlabel="neurons left after compression", ylabel="test accuracy", title=_arch(hidden))
+    ax.set(xlabel="neurons left after compression", ylabel="test accuracy", title=arch_name(hidden))
     ax.legend(loc="lower right")
     return ax
