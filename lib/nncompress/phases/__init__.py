@@ -1,0 +1,48 @@
+"""Posterior phases of two-layer ReLU regression near degenerate truths (seed 004 and its sequel DSLT4).
+
+The pymc model and a fast vectorised version (``ReluRegression``, ``build_pymc_model``), the truths of DSLT4
+(``m_symmetric``, ``deforming_pair``, ``scaled_three_node``), samplers (pymc's NUTS through ``sample_nuts``;
+vectorised HMC ``hmc`` and tempered sequential Monte Carlo ``smc``), InferenceData with label-invariant diagnostics,
+phase labelling with Chapter 4's canonical form (``label_phases``), the population loss K(w) on slices
+(``population_loss``, ``k_slice``), and the local learning coefficient (``local_learning_coefficient``) with the
+models that validate it.
+"""
+
+from .experiments import (deformation_sweep, free_energy_curve, llc_validation, measured_switch, one_node_fits,
+                          one_node_gap, orientation_sweep, phase_llcs, phase_run, predicted_switch, reversed_network)
+from .inference import (INVARIANTS, hmc_to_inference_data, invariant_draws, invariant_summary, run_ess, sample_nuts,
+                        smc_to_inference_data, test_points, to_inference_data)
+from .labelling import (PhaseLabels, box_grid, effective_gradients, effective_weights, label_phases,
+                        nearest_prototype, orientation_phases)
+from .landscape import best_fit, k_slice, phase_point, population_loss
+from .learning_coefficient import (LinearRegression, LLCResult, PopulationRRR, PopulationTarget, ReducedRankRegression,
+                                   linear_data, local_learning_coefficient, regular_llc_exact, relu_population,
+                                   rrr_data, rrr_learning_coefficient, rrr_population)
+from .model import (RegressionData, ReluRegression, build_pymc_model, make_data, predict, pymc_to_theta, to_network,
+                    wbic_beta)
+from .samplers import HMCResult, SMCResult, hmc, smc
+from .truths import deforming_pair, degenerate_pair, m_symmetric, scaled_three_node
+
+__all__ = [
+    # model
+    "RegressionData", "ReluRegression", "make_data", "build_pymc_model", "wbic_beta", "predict", "to_network",
+    "pymc_to_theta",
+    # truths
+    "m_symmetric", "deforming_pair", "degenerate_pair", "scaled_three_node", "reversed_network",
+    # samplers and diagnostics
+    "hmc", "HMCResult", "smc", "SMCResult", "sample_nuts", "to_inference_data", "hmc_to_inference_data",
+    "smc_to_inference_data", "invariant_draws", "invariant_summary", "run_ess", "test_points", "INVARIANTS",
+    # phase labels
+    "label_phases", "PhaseLabels", "orientation_phases", "nearest_prototype", "effective_gradients",
+    "effective_weights", "box_grid",
+    # K(w)
+    "population_loss", "k_slice", "best_fit", "phase_point",
+    # learning coefficient
+    "local_learning_coefficient", "LLCResult", "LinearRegression", "ReducedRankRegression", "PopulationRRR",
+    "PopulationTarget", "relu_population", "linear_data", "rrr_data", "rrr_population", "rrr_learning_coefficient",
+    "regular_llc_exact",
+    # experiments
+    "phase_run", "deformation_sweep", "one_node_fits", "one_node_gap", "measured_switch", "free_energy_curve",
+    "predicted_switch", "orientation_sweep", "llc_validation",
+    "phase_llcs",
+]

@@ -1,0 +1,369 @@
+r"""The experiments of Chapter 5 (DSLT4 and Carroll's thesis, ``dslt-notes.md``), as functions the notebook calls.
+
+* :func:`phase_run`: one data set, one SMC population per temperature (:math:`\beta = 1/\log n` and 1), every particle
+  labelled by :func:`.labelling.label_phases`, with the spread across independent runs and diagnostics;
+* :func:`deformation_sweep`: the "deforming to degeneracy" transition, the one-node fraction against theta and n;
+* :func:`one_node_gap`, :func:`predicted_switch`: the accuracy side of the free energy
+  :math:`F_n \approx nK(w^*) + \lambda \log n` (Watanabe 2009, the free energy formula; seed 004 footnote 7);
+* :func:`orientation_sweep`: annihilating vs non-annihilating configurations of the 3-symmetric and scaled truths;
+* :func:`llc_validation`, :func:`phase_llcs`: the learning-coefficient estimator on models with known values, then at
+  the phases' parameters.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from .._validation import as_float_array, as_rng, check_size
+from ..relu_symmetry import ReluNetwork
+from .inference import run_ess
+from .labelling import box_grid, label_phases, nearest_prototype, orientation_phases
+from .landscape import best_fit, phase_point, population_loss
+from .learning_coefficient import (linear_data, local_learning_coefficient, regular_llc_exact, relu_population,
+                                   rrr_learning_coefficient, rrr_population)
+from .model import ReluRegression, make_data, wbic_beta
+from .samplers import smc
+from .truths import deforming_pair, degenerate_pair, scaled_three_node
+
+__all__ = ["phase_run", "deformation_sweep", "one_node_fits", "one_node_gap", "measured_switch", "free_energy_curve",
+           "predicted_switch", "orientation_sweep",
+           "reversed_network", "llc_validation", "phase_llcs", "rhat_runs"]
+
+
+def rhat_runs(values: np.ndarray) -> float:
+    """Rank-normalised split R-hat (arviz) of a scalar across independent runs, ``values`` (R, P)."""
+    import arviz as az
+
+    return float(az.rhat(np.asarray(values, float)))
+
+
+def phase_run(truth: ReluNetwork, n: int, width: int, rng: np.random.Generator | int | None = None,
+              n_particles: int = 200, n_runs: int = 4, label_kw: dict[str, Any] | None = None,
+              smc_kw: dict[str, Any] | None = None, prototypes: dict[str, Any] | None = None,
+              data_seed: int | None = None) -> dict[str, Any]:
+    r"""Sample the posterior of a width-``width`` model on ``n`` data points from ``truth`` at :math:`\beta = 1/\log n`
+    and :math:`\beta = 1` (one SMC sweep records both) and label every particle.
+
+    ``data_seed`` (optional) seeds the data set alone, so that runs for different truths share the same inputs and
+    noise (common random numbers); otherwise the data are drawn from ``rng``.
+
+    Returns
+    -------
+    dict
+        ``populations`` {beta: (R, P, D)}, ``labels`` {beta: PhaseLabels of the flattened population},
+        ``proto`` {beta: nearest-prototype names} when ``prototypes`` is given, ``stats`` {beta: dict of
+        diagnostics: stages, acceptance, divergence rate of the final moves, R-hat and run-ESS of the training
+        MSE across runs}, ``seconds`` and ``model`` (the ReluRegression).
+    """
+    if not isinstance(truth, ReluNetwork):
+        raise TypeError(f"truth must be a ReluNetwork, got {type(truth).__name__}")
+    rng = as_rng(rng)
+    data = make_data(truth, n, rng if data_seed is None else data_seed)
+    model = ReluRegression.from_data(data, width)
+    betas = (wbic_beta(n), 1.0)
+    t0 = time.perf_counter()
+    res = smc(model, n_particles, betas=betas, rng=rng, n_runs=n_runs, **(smc_kw or {}))
+    seconds = time.perf_counter() - t0
+    out: dict[str, Any] = {"populations": res.particles, "labels": {}, "proto": {}, "stats": {}, "seconds": seconds,
+                           "model": model, "truth": truth, "result": res}
+    x_grid = box_grid(21)
+    for beta in res.betas:
+        flat = res.particles[beta].reshape(-1, model.dim)
+        out["labels"][beta] = label_phases(flat, width, truth=truth, **(label_kw or {}))
+        if prototypes is not None:
+            out["proto"][beta] = nearest_prototype(flat, width, prototypes, x_grid)
+        ll = res.log_lik[beta]
+        mse = -2 * (ll + 0.5 * n * math.log(2 * math.pi)) / n
+        out["stats"][beta] = {"stages": int(np.sum(res.schedule <= beta)) - 1,
+                              "accept": float(res.accept[-1]),
+                              "divergence_rate": float(res.extra["final_divergence_rate"][beta]),
+                              "rhat_mse": rhat_runs(mse), "ess_mse": run_ess(mse)}
+    return out
+
+
+def _temperature_name(beta: float) -> str:
+    return "posterior (beta = 1)" if beta == 1.0 else "WBIC (beta = 1/log n)"
+
+
+def deformation_sweep(thetas: Any, ns: Any, rng: np.random.Generator | int | None = None, n_particles: int = 200,
+                      n_runs: int = 4, width: int = 2, keep: Any = (), smc_kw: dict[str, Any] | None = None,
+                      common_data: bool = True, progress: bool = False
+                      ) -> tuple[Any, dict[tuple[float, int], dict[str, Any]]]:
+    r"""The "deforming to degeneracy" experiment (``dslt-notes.md``, phase transition 1): for each angle theta of
+    :func:`.truths.deforming_pair` and each sample size n, the fraction of posterior mass with one effective node.
+
+    Parameters
+    ----------
+    thetas : array_like
+        Angles in :math:`[0, \pi/2]`.
+    ns : array_like of int
+    rng : Generator, int or None
+    n_particles, n_runs : int
+        SMC population size per run and number of independent runs.
+    width : int, default 2
+    keep : iterable of (theta, n)
+        Runs whose full output is returned (for figures).
+    common_data : bool, default True
+        Use the same inputs and noise for every theta at a given n (common random numbers), so that differences
+        between angles are not differences between data sets.
+
+    Returns
+    -------
+    (pandas.DataFrame, dict)
+        One row per (theta, n, temperature): the one-node fraction (mean, sd, min, max over runs), the two-node
+        and other fractions, the share of configurations with a negative outgoing weight, the agreement with the
+        nearest-prototype labels, and the diagnostics of :func:`phase_run`; and the kept runs.
+    """
+    import pandas as pd
+
+    thetas = as_float_array(thetas, "thetas", ndim=1)
+    ns = [check_size(int(v), "ns", minimum=2) for v in np.atleast_1d(ns)]
+    keep = {(round(float(t), 6), int(k)) for t, k in keep}
+    rng = as_rng(rng)
+    rows, kept = [], {}
+    jobs = [(float(t), n) for n in ns for t in thetas]
+    seeds = {n: int(rng.integers(2**31 - 1)) if common_data else None for n in ns}
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(jobs), desc="deformation sweep")
+    for theta, n in jobs:
+        truth = deforming_pair(theta)
+        one, _ = best_fit(truth, 1, rng, n_starts=4)
+        protos = {"1 node": [one, _mirror(one)], "2 nodes": truth}  # the truth is symmetric under x1 -> -x1
+        run = phase_run(truth, n, width, rng, n_particles, n_runs, smc_kw=smc_kw, prototypes=protos,
+                        data_seed=seeds[n])
+        for beta, lab in run["labels"].items():
+            k = lab.n_effective.reshape(n_runs, -1)
+            f1, f2 = (k == 1).mean(axis=1), (k == 2).mean(axis=1)
+            proto_one = run["proto"][beta] == "1 node"
+            rows.append({"theta": theta, "n": n, "temperature": _temperature_name(beta), "beta": beta,
+                         "one_node": f1.mean(), "one_node_sd": f1.std(ddof=1) if n_runs > 1 else math.nan,
+                         "one_node_min": f1.min(), "one_node_max": f1.max(), "two_nodes": f2.mean(),
+                         "other": 1 - f1.mean() - f2.mean(), "negative_q": float(np.mean(lab.n_negative_q > 0)),
+                         "proto_one_node": float(proto_one.mean()),
+                         "proto_agreement": float(np.mean(proto_one == (lab.n_effective == 1))),
+                         **run["stats"][beta], "seconds": run["seconds"]})
+        if (round(theta, 6), n) in keep:
+            kept[(theta, n)] = run
+        if bar is not None:
+            bar.update()
+    if bar is not None:
+        bar.close()
+    return pd.DataFrame(rows), kept
+
+
+def one_node_fits(thetas: Any, rng: np.random.Generator | int | None = None, n_starts: int = 4
+                  ) -> tuple[list[ReluNetwork], np.ndarray]:
+    r"""The best one-node fits to the deforming pair and their population losses
+    :math:`K_1(\theta) = \min_{w \in W_1} K(w)` (the accuracy a model pays in the degenerate phase), for each theta;
+    each search also starts from the previous angle's fit and its mirror image (continuation)."""
+    thetas = as_float_array(thetas, "thetas", ndim=1)
+    rng = as_rng(rng)
+    nets, gaps, prev = [], [], []
+    for t in thetas:
+        net, k = best_fit(deforming_pair(float(t)), 1, rng, n_starts=n_starts, init=prev)
+        prev = [net, _mirror(net)]
+        nets.append(net)
+        gaps.append(k)
+    return nets, np.array(gaps)
+
+
+def one_node_gap(thetas: Any, rng: np.random.Generator | int | None = None, n_starts: int = 4) -> np.ndarray:
+    r""":math:`K_1(\theta)` of :func:`one_node_fits`: shape (len(thetas),)."""
+    return one_node_fits(thetas, rng, n_starts)[1]
+
+
+def _mirror(net: ReluNetwork) -> ReluNetwork:
+    return ReluNetwork(net.w * [-1.0, 1.0], net.b, net.q, net.c)
+
+
+def measured_switch(df: Any, n: int, temperature: str = "posterior (beta = 1)", level: float = 0.5) -> float:
+    """The first angle at which the one-node fraction of :func:`deformation_sweep` reaches ``level``, by linear
+    interpolation between grid angles; NaN if it never does."""
+    sub = df[(df["n"] == n) & (df["temperature"] == temperature)].sort_values("theta")
+    if len(sub) == 0:
+        raise ValueError(f"no rows for n = {n} and temperature {temperature!r}")
+    t, f = sub["theta"].to_numpy(), sub["one_node"].to_numpy()
+    above = np.flatnonzero(f >= level)
+    if len(above) == 0:
+        return math.nan
+    i = above[0]
+    if i == 0:
+        return float(t[0])
+    return float(t[i - 1] + (level - f[i - 1]) * (t[i] - t[i - 1]) / (f[i] - f[i - 1]))
+
+
+def free_energy_curve(thetas: Any, ns: Any, rng: np.random.Generator | int | None = None, n_draws: int = 1000,
+                      n_chains: int = 8, gamma: float = 1.0) -> Any:
+    r"""The two phases of the deforming pair in the free energy formula :math:`F_n \approx nK(w^*) + \lambda \log n`
+    (Watanabe 2009; seed 004 footnote 7): for each theta and n, :math:`K_1(\theta)`, the local learning coefficient
+    :math:`\lambda_2(\theta)` at the two-node truth, and the predicted one-node mass :math:`1 / (1 + e^{F_1 - F_2})`
+    with :math:`F_2 = \lambda_2 \log n` and :math:`F_1 = nK_1 + \lambda_1 \log n`.
+
+    :math:`\lambda_1` is estimated once per n where the one-node configuration is a true parameter (the degenerate
+    truth at theta = pi/2, one node and one degenerate node): for theta < pi/2 the best one-node fit is not a local
+    minimum of K in the width-2 model (adding a small second node lowers K), so a localised estimate there drifts
+    down and is meaningless. Estimates use the population loss at that n (:func:`phase_llcs`)."""
+    import pandas as pd
+
+    thetas = as_float_array(thetas, "thetas", ndim=1)
+    rng = as_rng(rng)
+    _, gaps = one_node_fits(thetas, rng)
+    rows = []
+    for n in [check_size(int(v), "ns", minimum=2) for v in np.atleast_1d(ns)]:
+        deg = degenerate_pair()
+        one = phase_llcs({"1 node": (deg, deg)}, 2, n, rng, gamma=gamma, n_chains=n_chains,
+                         n_draws=n_draws).iloc[0]
+        for t, k1 in zip(thetas, gaps):
+            truth = deforming_pair(float(t))
+            two = phase_llcs({"2 nodes": (truth, truth)}, 2, n, rng, gamma=gamma, n_chains=n_chains,
+                             n_draws=n_draws).iloc[0]
+            f2 = two["llc"] * math.log(n)
+            f1 = n * k1 + one["llc"] * math.log(n)
+            rows.append({"theta": float(t), "n": n, "K1": k1, "llc_2": two["llc"], "llc_2_se": two["std_error"],
+                         "llc_1": one["llc"], "llc_1_se": one["std_error"],
+                         "rhat_max": float(max(two["rhat"], one["rhat"])), "F_2": f2, "F_1": f1,
+                         "predicted_one_node": 1.0 / (1.0 + math.exp(min(f1 - f2, 700.0)))})
+    return pd.DataFrame(rows)
+
+
+def predicted_switch(thetas: Any, fraction: Any, level: float = 0.5) -> float:
+    """The first angle at which a predicted one-node mass (e.g. ``predicted_one_node`` of
+    :func:`free_energy_curve`, over increasing ``thetas``) reaches ``level``, by linear interpolation; NaN if never."""
+    thetas = as_float_array(thetas, "thetas", ndim=1)
+    fraction = as_float_array(fraction, "fraction", shape=(len(thetas),))
+    above = np.flatnonzero(fraction >= level)
+    if len(above) == 0:
+        return math.nan
+    i = above[0]
+    if i == 0:
+        return float(thetas[0])
+    step = (thetas[i] - thetas[i - 1]) / (fraction[i] - fraction[i - 1])
+    return float(thetas[i - 1] + (level - fraction[i - 1]) * step)
+
+
+def reversed_network(truth: ReluNetwork) -> ReluNetwork:
+    r"""The truth with every node's orientation reversed, :math:`(w_i, b_i) \to (-w_i, -b_i)`, and
+    :math:`c \to c + \sum_i q_i b_i` (seed 004, "Orientation Reversal"). It computes the truth's function iff the
+    total gradients annihilate, :math:`\sum_i q_i w_i = 0`; otherwise it differs by the linear function
+    :math:`-(\sum_i q_i w_i) \cdot x`."""
+    if not isinstance(truth, ReluNetwork):
+        raise TypeError(f"truth must be a ReluNetwork, got {type(truth).__name__}")
+    return ReluNetwork(-truth.w, -truth.b, truth.q, truth.c + float(truth.q @ truth.b))
+
+
+def orientation_sweep(q3s: Any, ns: Any, rng: np.random.Generator | int | None = None, n_particles: int = 200,
+                      n_runs: int = 4, keep: Any = (), smc_kw: dict[str, Any] | None = None,
+                      common_data: bool = True, progress: bool = False
+                      ) -> tuple[Any, dict[tuple[float, int], dict[str, Any]]]:
+    r"""Orientation reversal (``dslt-notes.md``, phase transition 2): a width-3 model on data from
+    :func:`.truths.scaled_three_node` (q3 = 1 is the 3-symmetric truth, whose reversal is exact); the fractions of
+    posterior mass in the non-annihilating, annihilating, partly reversed and other configurations
+    (:func:`.labelling.orientation_phases`) with their spread over runs; ``common_data`` as in
+    :func:`deformation_sweep`."""
+    import pandas as pd
+
+    q3s = as_float_array(q3s, "q3s", ndim=1)
+    ns = [check_size(int(v), "ns", minimum=2) for v in np.atleast_1d(ns)]
+    keep = {(round(float(q), 6), int(k)) for q, k in keep}
+    rng = as_rng(rng)
+    rows, kept = [], {}
+    jobs = [(float(q), n) for n in ns for q in q3s]
+    seeds = {n: int(rng.integers(2**31 - 1)) if common_data else None for n in ns}
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(jobs), desc="orientation sweep")
+    for q3, n in jobs:
+        truth = scaled_three_node(q3)
+        run = phase_run(truth, n, 3, rng, n_particles, n_runs, smc_kw=smc_kw, data_seed=seeds[n])
+        for beta, lab in run["labels"].items():
+            names = orientation_phases(lab, 3).reshape(n_runs, -1)
+            row = {"q3": q3, "n": n, "temperature": _temperature_name(beta), "beta": beta}
+            for phase in ("non-annihilating", "annihilating", "partly reversed", "other"):
+                f = (names == phase).mean(axis=1)
+                row[phase], row[phase + " sd"] = f.mean(), (f.std(ddof=1) if n_runs > 1 else math.nan)
+            rows.append({**row, **run["stats"][beta], "seconds": run["seconds"]})
+        if (round(q3, 6), n) in keep:
+            kept[(q3, n)] = run
+        if bar is not None:
+            bar.update()
+    if bar is not None:
+        bar.close()
+    return pd.DataFrame(rows), kept
+
+
+def llc_validation(rng: np.random.Generator | int | None = None, n: int = 10_000, n_chains: int = 8,
+                   n_draws: int = 400, linear_dims: Any = (2, 6), rrr_cases: Any = ((3, 3, 3, 1), (4, 3, 3, 1),
+                   (5, 5, 4, 2), (2, 2, 2, 0)), gamma: float = 1.0, n_tune: int = 300) -> Any:
+    r"""The learning-coefficient estimator on models whose coefficient is known in closed form: linear regression on
+    ``n`` data points at its least-squares estimate (:math:`d/2`; the exact expectation at finite :math:`\gamma`
+    from :func:`.learning_coefficient.regular_llc_exact` alongside), and reduced-rank regression through its
+    population loss at a true parameter (Aoyagi and Watanabe's formula, :func:`.learning_coefficient.
+    rrr_learning_coefficient`). Returns a DataFrame with the estimate, its standard error over chains, and the
+    relative error."""
+    import pandas as pd
+
+    rng = as_rng(rng)
+    rows = []
+    for d in linear_dims:
+        lin = linear_data(int(d), n, rng)
+        t0 = time.perf_counter()
+        r = local_learning_coefficient(lin, lin.mle(), rng, gamma=gamma, n_chains=n_chains, n_draws=n_draws,
+                                       n_tune=n_tune)
+        rows.append({"model": f"linear regression, d = {d}", "kind": "regular", "dim": int(d), "true": d / 2,
+                     "target at gamma": regular_llc_exact(lin, r.beta, gamma), "estimate": r.estimate,
+                     "std_error": r.std_error, "rhat": r.rhat, "accept": r.accept, "divergences": r.divergences,
+                     "seconds": time.perf_counter() - t0})
+    for M, N, H, rr in rrr_cases:
+        model, w0 = rrr_population(M, N, H, rr, n, rng)
+        t0 = time.perf_counter()
+        r = local_learning_coefficient(model, w0, rng, gamma=gamma, n_chains=n_chains, n_draws=n_draws,
+                                       n_tune=n_tune)
+        rows.append({"model": f"reduced rank, (M, N, H, r) = ({M}, {N}, {H}, {rr})", "kind": "singular",
+                     "dim": model.dim, "true": rrr_learning_coefficient(M, N, H, rr), "target at gamma": math.nan,
+                     "estimate": r.estimate, "std_error": r.std_error, "rhat": r.rhat, "accept": r.accept,
+                     "divergences": r.divergences, "seconds": time.perf_counter() - t0})
+    df = pd.DataFrame(rows)
+    df["relative_error"] = (df["estimate"] - df["true"]) / df["true"]
+    return df
+
+
+def phase_llcs(points: dict[str, tuple[ReluNetwork, ReluNetwork]], width: int, n: int,
+               rng: np.random.Generator | int | None = None, gamma: float = 1.0, n_chains: int = 8,
+               n_draws: int = 1000, n_tune: int = 500) -> Any:
+    r"""Local learning coefficients of phase points of a ReLU model, through the population loss :math:`nK`
+    (:func:`.learning_coefficient.relu_population`).
+
+    Parameters
+    ----------
+    points : dict of str to (truth, network)
+        For each phase, the truth and a network of at most ``width`` nodes in that phase (padded with degenerate
+        nodes by :func:`.landscape.phase_point`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``K`` (the population loss at the point), ``llc``, ``std_error``, the free-energy proxy
+        :math:`nK + \lambda \log n`, acceptance and divergences.
+    """
+    import pandas as pd
+
+    rng = as_rng(rng)
+    rows = []
+    for name, (truth, net) in points.items():
+        w_star = phase_point(net, width)
+        target = relu_population(truth, width, n)
+        r = local_learning_coefficient(target, w_star, rng, gamma=gamma, n_chains=n_chains, n_draws=n_draws,
+                                       n_tune=n_tune)
+        K = float(population_loss(w_star[None], truth, width)[0])
+        rows.append({"phase": name, "K": K, "llc": r.estimate, "std_error": r.std_error, "rhat": r.rhat,
+                     "free_energy": n * K + r.estimate * math.log(n), "accept": r.accept,
+                     "divergences": r.divergences})
+    return pd.DataFrame(rows)
+
