@@ -68,7 +68,21 @@ class LinearRegression:
         return self.x.T @ self.x / self.noise_sd**2
 
 
-class ReducedRankRegression:
+class _FactorLayout:
+    """The parameter layout shared by the reduced-rank regression targets: theta = (vec A, vec B) with A of shape
+    (H, M) and B of shape (N, H)."""
+
+    H: int
+    M: int
+    N: int
+
+    def split(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(A (P, H, M), B (P, N, H)) from parameters (P, D)."""
+        a = theta[:, : self.H * self.M].reshape(-1, self.H, self.M)
+        return a, theta[:, self.H * self.M:].reshape(-1, self.N, self.H)
+
+
+class ReducedRankRegression(_FactorLayout):
     r"""Reduced-rank regression :math:`y = B A x + N(0, \sigma^2 I_N)`, :math:`A \in \mathbb{R}^{H \times M}`,
     :math:`B \in \mathbb{R}^{N \times H}`; parameters flattened as (A row-major, B row-major), dimension
     :math:`H(M + N)`. Singular whenever the true :math:`B_0 A_0` has rank :math:`r < H`."""
@@ -82,11 +96,6 @@ class ReducedRankRegression:
         self.M, self.N = self.x.shape[1], self.y.shape[1]
         self.noise_sd, self.prior_sd = check_positive(noise_sd, "noise_sd"), check_positive(prior_sd, "prior_sd")
         self.dim, self.n = self.H * (self.M + self.N), len(self.y)
-
-    def split(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(A (P, H, M), B (P, N, H)) from parameters (P, D)."""
-        a = theta[:, : self.H * self.M].reshape(-1, self.H, self.M)
-        return a, theta[:, self.H * self.M:].reshape(-1, self.N, self.H)
 
     def log_lik(self, theta: Any, check: bool = True) -> tuple[np.ndarray, np.ndarray]:
         theta = np.atleast_2d(as_float_array(theta, "theta", ndim=(1, 2), finite=check))
@@ -105,7 +114,7 @@ class ReducedRankRegression:
         return -0.5 * np.sum(theta**2, axis=1) / s2 + _gauss_const(self.dim, s2), -theta / s2
 
 
-class PopulationRRR:
+class PopulationRRR(_FactorLayout):
     r"""Reduced-rank regression through its population loss: with :math:`x \sim N(0, I_M)` and unit noise,
     :math:`K(A, B) = \tfrac12 \|BA - C_0\|_F^2` and ``log_lik`` returns :math:`-nK` (the expected log-likelihood
     ratio of n data points, without the sampling fluctuation of one data set). Same parameter layout as
@@ -117,11 +126,6 @@ class PopulationRRR:
         self.H = check_size(hidden, "hidden", minimum=1)
         self.n = check_size(n, "n", minimum=2)
         self.dim = self.H * (self.M + self.N)
-
-    def split(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(A (P, H, M), B (P, N, H)) from parameters (P, D)."""
-        a = theta[:, : self.H * self.M].reshape(-1, self.H, self.M)
-        return a, theta[:, self.H * self.M:].reshape(-1, self.N, self.H)
 
     def log_lik(self, theta: Any, check: bool = True) -> tuple[np.ndarray, np.ndarray]:
         theta = np.atleast_2d(as_float_array(theta, "theta", ndim=(1, 2), finite=check))
