@@ -61,9 +61,10 @@ def plot_runtimes(table: Any, axes: Any = None) -> Any:
 
 
 def plot_accuracy_vs_neurons_left(table: Any, hidden: tuple[int, ...], ax: Any = None) -> Any:
-    """Figure 3: test accuracy against neurons left after exact compression, for the compressible networks of one
-    architecture, with the least-squares line and its coefficient of determination R^2."""
-    rows = table[(table["hidden"] == tuple(hidden)) & (table["removed_neurons"] > 0)]
+    """Figure 3: test accuracy against neurons left after exact compression, for the compressible regularised
+    networks (l1 > 0, as in the paper) of one architecture, with the least-squares line and its coefficient of
+    determination R^2."""
+    rows = table[(table["hidden"] == tuple(hidden)) & (table["removed_neurons"] > 0) & (table["l1"] > 0)]
     left = rows["hidden_neurons"] - rows["removed_neurons"]
     ax = ax or plt.gca()
     sc = ax.scatter(left, rows["accuracy"], c=np.log10(rows["l1"]), cmap="viridis", s=22)
