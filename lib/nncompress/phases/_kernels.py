@@ -1,7 +1,7 @@
 """Fused log-likelihood-and-gradient kernel of two-layer ReLU regression (numba, with a numpy fallback).
 
 numba comes with pymc (pytensor depends on it). On large batches the loop over particles runs in parallel on numba's
-threads (``NUMBA_NUM_THREADS``, by default the number of cores). The numpy version in :mod:`.model` is the
+threads (``NUMBA_NUM_THREADS``, by default the number of cores). The numpy version in ``nncompress.phases.model`` is the
 reference; the tests check that both agree to rounding.
 """
 

@@ -1,7 +1,7 @@
 r"""The experiments of Chapter 5 (DSLT4 and Carroll's thesis, ``dslt-notes.md``), as functions the notebook calls.
 
 * :func:`phase_run`: one data set, one SMC population per temperature (:math:`\beta = 1/\log n` and 1), every particle
-  labelled by :func:`.labelling.label_phases`, with the spread across independent runs and diagnostics;
+  labelled by :func:`~nncompress.phases.label_phases`, with the spread across independent runs and diagnostics;
 * :func:`deformation_sweep`: the "deforming to degeneracy" transition, the one-node fraction against theta and n;
 * :func:`one_node_gap`, :func:`predicted_switch`: the accuracy side of the free energy
   :math:`F_n \approx nK(w^*) + \lambda \log n` (Watanabe 2009, the free energy formula; seed 004 footnote 7);
@@ -94,7 +94,7 @@ def deformation_sweep(thetas: Any, ns: Any, rng: np.random.Generator | int | Non
                       common_data: bool = True, progress: bool = False
                       ) -> tuple[Any, dict[tuple[float, int], dict[str, Any]]]:
     r"""The "deforming to degeneracy" experiment (``dslt-notes.md``, phase transition 1): for each angle theta of
-    :func:`.truths.deforming_pair` and each sample size n, the fraction of posterior mass with one effective node.
+    :func:`~nncompress.phases.deforming_pair` and each sample size n, the fraction of posterior mass with one effective node.
 
     Parameters
     ----------
@@ -262,9 +262,9 @@ def orientation_sweep(q3s: Any, ns: Any, rng: np.random.Generator | int | None =
                       common_data: bool = True, progress: bool = False
                       ) -> tuple[Any, dict[tuple[float, int], dict[str, Any]]]:
     r"""Orientation reversal (``dslt-notes.md``, phase transition 2): a width-3 model on data from
-    :func:`.truths.scaled_three_node` (q3 = 1 is the 3-symmetric truth, whose reversal is exact); the fractions of
+    :func:`~nncompress.phases.scaled_three_node` (q3 = 1 is the 3-symmetric truth, whose reversal is exact); the fractions of
     posterior mass in the non-annihilating, annihilating, partly reversed and other configurations
-    (:func:`.labelling.orientation_phases`) with their spread over runs; ``common_data`` as in
+    (:func:`~nncompress.phases.orientation_phases`) with their spread over runs; ``common_data`` as in
     :func:`deformation_sweep`."""
     import pandas as pd
 
@@ -303,10 +303,10 @@ def llc_validation(rng: np.random.Generator | int | None = None, n: int = 10_000
                    (5, 5, 4, 2), (2, 2, 2, 0)), gamma: float = 1.0, n_tune: int = 300) -> Any:
     r"""The learning-coefficient estimator on models whose coefficient is known in closed form: linear regression on
     ``n`` data points at its least-squares estimate (:math:`d/2`; the exact expectation at finite :math:`\gamma`
-    from :func:`.learning_coefficient.regular_llc_exact` alongside), and reduced-rank regression through its
-    population loss at a true parameter (Aoyagi and Watanabe's formula, :func:`.learning_coefficient.
-    rrr_learning_coefficient`). Returns a DataFrame with the estimate, its standard error over chains, and the
-    relative error."""
+    from :func:`~nncompress.phases.regular_llc_exact` alongside), and reduced-rank regression through its
+    population loss at a true parameter (Aoyagi and Watanabe's formula,
+    :func:`~nncompress.phases.rrr_learning_coefficient`). Returns a DataFrame with the estimate, its standard error
+    over chains, and the relative error."""
     import pandas as pd
 
     rng = as_rng(rng)
@@ -338,13 +338,13 @@ def phase_llcs(points: dict[str, tuple[ReluNetwork, ReluNetwork]], width: int, n
                rng: np.random.Generator | int | None = None, gamma: float = 1.0, n_chains: int = 8,
                n_draws: int = 1000, n_tune: int = 500) -> Any:
     r"""Local learning coefficients of phase points of a ReLU model, through the population loss :math:`nK`
-    (:func:`.learning_coefficient.relu_population`).
+    (:func:`~nncompress.phases.relu_population`).
 
     Parameters
     ----------
     points : dict of str to (truth, network)
         For each phase, the truth and a network of at most ``width`` nodes in that phase (padded with degenerate
-        nodes by :func:`.landscape.phase_point`).
+        nodes by :func:`~nncompress.phases.phase_point`).
 
     Returns
     -------

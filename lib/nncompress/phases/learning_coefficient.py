@@ -12,7 +12,7 @@ For a regular model and :math:`\gamma \to 0` its expectation is :math:`d/2` (the
 :math:`n\beta (L_n - L_n^*)` is half a :math:`\chi^2_d`); with :math:`\gamma > 0` it is
 :math:`\tfrac12 \operatorname{tr}[\beta H (\beta H + \gamma I)^{-1}]` (:func:`regular_llc_exact`). For reduced-rank
 regression the learning coefficient is Aoyagi and Watanabe's (2005) formula (:func:`rrr_learning_coefficient`).
-Sampling is the vectorised HMC of :mod:`.samplers`.
+Sampling is the vectorised HMC of ``nncompress.phases.samplers``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def _gauss_const(n: int, s2: float) -> float:
 
 class LinearRegression:
     r"""The regular model :math:`y = x \cdot w + N(0, \sigma^2)`, :math:`w \in \mathbb{R}^d`; learning coefficient
-    :math:`d/2`. ``log_lik``/``log_prior`` follow the target protocol of :mod:`.samplers` (prior :math:`N(0, s^2)`)."""
+    :math:`d/2`. ``log_lik``/``log_prior`` follow the target protocol of ``nncompress.phases.samplers`` (prior :math:`N(0, s^2)`)."""
 
     def __init__(self, x: Any, y: Any, noise_sd: float = 1.0, prior_sd: float = 10.0) -> None:
         self.x = as_float_array(x, "x", ndim=2)
@@ -245,7 +245,7 @@ def regular_llc_exact(model: LinearRegression, beta: float, gamma: float) -> flo
 
 
 class Localized:
-    """The target :math:`-\\tfrac{\\gamma}{2}\\|w - w^*\\|^2 + \\lambda \\log L(w)` for :func:`.samplers.hmc`."""
+    """The target :math:`-\\tfrac{\\gamma}{2}\\|w - w^*\\|^2 + \\lambda \\log L(w)` for :func:`~nncompress.phases.hmc`."""
 
     def __init__(self, model: Any, w_star: np.ndarray, gamma: float) -> None:
         self.model, self.w_star, self.gamma, self.dim = model, w_star, gamma, model.dim

@@ -179,7 +179,7 @@ class ReluRegression:
     chunk : int, default 4_000_000
         Largest number of (particle, node, data point) entries held in memory at once by the numpy path.
     backend : {"auto", "numba", "numpy"}, default "auto"
-        The fused numba kernel of :mod:`._kernels` (several times faster) when numba is installed, else numpy.
+        The fused numba kernel of ``nncompress.phases._kernels`` (several times faster) when numba is installed, else numpy.
 
     Notes
     -----

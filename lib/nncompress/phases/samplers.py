@@ -1,4 +1,4 @@
-r"""Vectorised samplers for the tempered posteriors of :mod:`.model`: Hamiltonian Monte Carlo over many chains at
+r"""Vectorised samplers for the tempered posteriors of ``nncompress.phases.model``: Hamiltonian Monte Carlo over many chains at
 once, and sequential Monte Carlo (SMC) with adaptive tempering, which carries posterior mass between phases.
 
 A *target* is any object with ``dim`` and two methods returning values (P,) and gradients (P, D) for a batch of
