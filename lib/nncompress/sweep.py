@@ -123,8 +123,8 @@ def train_point(
     ----------
     point : SweepPoint
     cache_dir : path, optional
-        Defaults to ``$NNC_CACHE`` or ``~/.cache/nncompress``. Bind it with ``functools.partial`` to use another
-        directory inside an ``analyse`` function.
+        Defaults to the environment variable ``NNC_CACHE`` or ``~/.cache/nncompress``. Bind it with
+        ``functools.partial`` to use another directory inside an ``analyse`` function.
     refresh : bool, default False
         Retrain even when cached.
     progress : bool, default False

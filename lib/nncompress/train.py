@@ -457,7 +457,7 @@ def train_classifier(
 
 
 def default_cache_dir() -> Path:
-    """The cache directory: ``$NNC_CACHE`` if set, else ``~/.cache/nncompress``."""
+    """The cache directory: the environment variable ``NNC_CACHE`` if set, else ``~/.cache/nncompress``."""
     env = os.environ.get("NNC_CACHE")
     return Path(env).expanduser() if env else Path.home() / ".cache" / "nncompress"
 
@@ -538,7 +538,8 @@ def train_cached(
     hidden, l1, epochs, seed, lr, momentum, batch_size, milestones, gamma
         As for :func:`train_classifier`.
     cache_dir : path, optional
-        Defaults to :func:`default_cache_dir` (``$NNC_CACHE`` or ``~/.cache/nncompress``).
+        Defaults to :func:`default_cache_dir` (the environment variable ``NNC_CACHE``, else
+        ``~/.cache/nncompress``).
     refresh : bool, default False
         Retrain and overwrite the cached file.
     progress : bool, default True

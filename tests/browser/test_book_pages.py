@@ -127,7 +127,7 @@ def test_page_renders(browser, server, doc):
 def _search_term(doc: str) -> str:
     """A distinctive word of the chapter's title (the longest one)."""
     title = (HTML / f"{doc}.html").read_text().split("<title>")[1].split("</title>")[0]
-    title = re.sub(r"^[\d.]+\s*", "", title.split("—")[0]).strip()
+    title = re.sub(r"^[\d.]+\s*", "", re.split(r"—|&#8212;|&mdash;", title)[0]).strip()
     return max(re.findall(r"[A-Za-z]{4,}", title), key=len)
 
 
