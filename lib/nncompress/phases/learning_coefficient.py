@@ -175,9 +175,10 @@ def relu_population(truth: Any, width: int, n: int, n_grid: int = 41, low: float
     return PopulationTarget(ReluRegression(x, truth(x), width), n)
 
 
-def rrr_population(M: int, N: int, H: int, r: int, n: int, rng: np.random.Generator | int | None = None
-                   ) -> tuple[PopulationRRR, np.ndarray]:
-    """A :class:`PopulationRRR` with a random true rank-``r`` map (as :func:`rrr_data`) and its true parameter."""
+def _true_factors(M: int, N: int, H: int, r: int, n: int, rng: Any
+                  ) -> tuple[int, int, int, int, np.ndarray, np.ndarray, np.random.Generator]:
+    """Validated sizes and a random true rank-``r`` factorisation (A0 (H, M), B0 (N, H); entries N(0, 1), the last
+    H - r hidden units zero) for the reduced-rank regression builders."""
     M, N, H, n = (check_size(v, k, minimum=1) for v, k in ((M, "M"), (N, "N"), (H, "H"), (n, "n")))
     r = check_size(r, "r")
     if r > min(M, N, H):
@@ -185,6 +186,13 @@ def rrr_population(M: int, N: int, H: int, r: int, n: int, rng: np.random.Genera
     rng = as_rng(rng)
     A0, B0 = np.zeros((H, M)), np.zeros((N, H))
     A0[:r], B0[:, :r] = rng.normal(size=(r, M)), rng.normal(size=(N, r))
+    return M, N, H, n, A0, B0, rng
+
+
+def rrr_population(M: int, N: int, H: int, r: int, n: int, rng: np.random.Generator | int | None = None
+                   ) -> tuple[PopulationRRR, np.ndarray]:
+    """A :class:`PopulationRRR` with a random true rank-``r`` map (as :func:`rrr_data`) and its true parameter."""
+    M, N, H, n, A0, B0, rng = _true_factors(M, N, H, r, n, rng)
     return PopulationRRR(B0 @ A0, H, n), np.concatenate([A0.ravel(), B0.ravel()])
 
 
@@ -200,13 +208,7 @@ def rrr_data(M: int, N: int, H: int, r: int, n: int, rng: np.random.Generator | 
              ) -> tuple[ReducedRankRegression, np.ndarray]:
     """Reduced-rank regression data from a true rank-``r`` map :math:`B_0 A_0` (entries N(0, 1), the last H - r
     hidden units zero), x ~ N(0, I_M), unit noise; returns (model, true parameter)."""
-    M, N, H, n = (check_size(v, k, minimum=1) for v, k in ((M, "M"), (N, "N"), (H, "H"), (n, "n")))
-    r = check_size(r, "r")
-    if r > min(M, N, H):
-        raise ValueError(f"r must be at most min(M, N, H) = {min(M, N, H)}, got {r}")
-    rng = as_rng(rng)
-    A0, B0 = np.zeros((H, M)), np.zeros((N, H))
-    A0[:r], B0[:, :r] = rng.normal(size=(r, M)), rng.normal(size=(N, r))
+    M, N, H, n, A0, B0, rng = _true_factors(M, N, H, r, n, rng)
     x = rng.normal(size=(n, M))
     y = x @ (B0 @ A0).T + rng.normal(size=(n, N))
     return ReducedRankRegression(x, y, H), np.concatenate([A0.ravel(), B0.ravel()])
