@@ -53,8 +53,12 @@ $(MATHJAX):
 	tar -xzf book/_static/mathjax-$(MATHJAX_VERSION).tgz -C book/_static/mathjax --strip-components=2 package/es5
 	rm book/_static/mathjax-$(MATHJAX_VERSION).tgz
 
+# One BLAS/OpenMP thread: summation order, and so every glued number, does not depend on the machine's core count
+# (torch training pins its own threads; numba's per-particle loops give the same result on any number of threads).
+PIN_THREADS := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+
 book: setup $(MATHJAX)
-	$(RUN) $(BIN)/jupyter-book build . --all -W -n --keep-going
+	$(PIN_THREADS) $(RUN) $(BIN)/jupyter-book build . --all -W -n --keep-going
 	@echo "Book built: $(CURDIR)/_build/html/index.html"
 
 test: setup

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+import zlib
 from typing import Any
 
 import numpy as np
@@ -29,9 +30,20 @@ from .model import ReluRegression, make_data, wbic_beta
 from .samplers import smc
 from .truths import deforming_pair, degenerate_pair, scaled_three_node
 
-__all__ = ["phase_run", "deformation_sweep", "one_node_fits", "one_node_gap", "measured_switch", "free_energy_curve",
+__all__ = ["experiment_rng", "phase_run", "deformation_sweep", "deformation_claims", "orientation_claims", "one_node_fits", "one_node_gap", "measured_switch", "free_energy_curve",
            "predicted_switch", "orientation_sweep",
            "reversed_network", "llc_validation", "phase_llcs", "rhat_runs"]
+
+
+def experiment_rng(seed: int, name: str) -> np.random.Generator:
+    """The generator of one experiment of a chapter, derived from the chapter's master ``seed`` and the experiment's
+    ``name`` (a :class:`numpy.random.SeedSequence` keyed by both). Each experiment's draws depend only on these two,
+    not on which other experiments ran before it, so a claim can be rerun under other master seeds on its own."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a non-empty string, got {name!r}")
+    return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(zlib.crc32(name.encode()),)))
 
 
 def rhat_runs(values: np.ndarray) -> float:
@@ -133,7 +145,7 @@ def deformation_sweep(thetas: Any, ns: Any, rng: np.random.Generator | int | Non
         bar = tqdm(total=len(jobs), desc="deformation sweep")
     for theta, n in jobs:
         truth = deforming_pair(theta)
-        one, _ = best_fit(truth, 1, rng, n_starts=4)
+        one, _ = best_fit(truth, 1, rng, n_starts=4, affine=True)  # the one-node phase: one kink plus an affine part
         protos = {"1 node": [one, _mirror(one)], "2 nodes": truth}  # the truth is symmetric under x1 -> -x1
         run = phase_run(truth, n, width, rng, n_particles, n_runs, smc_kw=smc_kw, prototypes=protos,
                         data_seed=seeds[n])
@@ -159,14 +171,20 @@ def deformation_sweep(thetas: Any, ns: Any, rng: np.random.Generator | int | Non
 
 def one_node_fits(thetas: Any, rng: np.random.Generator | int | None = None, n_starts: int = 4
                   ) -> tuple[list[ReluNetwork], np.ndarray]:
-    r"""The best one-node fits to the deforming pair and their population losses
-    :math:`K_1(\theta) = \min_{w \in W_1} K(w)` (the accuracy a model pays in the degenerate phase), for each theta;
-    each search also starts from the previous angle's fit and its mirror image (continuation)."""
+    r"""The best fits in the one-node phase to the deforming pair and their population losses
+    :math:`K_1(\theta) = \min_{w \in W_1} K(w)` (the accuracy a model pays in the one-node phase), for each theta;
+    each search also starts from the previous angle's fit and its mirror image (continuation).
+
+    :math:`W_1` is the set that :func:`deformation_sweep` counts as one effective node: one kink crossing the box plus
+    an affine part (the second node switched on across the whole box, or off, or degenerate), so the fits are
+    :func:`~nncompress.phases.best_fit` with ``affine=True``, width-2 networks whose second node is affine on the box.
+    Without the affine part :math:`K_1` would be the loss of a different, smaller set (at theta = 0 about ten times
+    larger)."""
     thetas = as_float_array(thetas, "thetas", ndim=1)
     rng = as_rng(rng)
     nets, gaps, prev = [], [], []
     for t in thetas:
-        net, k = best_fit(deforming_pair(float(t)), 1, rng, n_starts=n_starts, init=prev)
+        net, k = best_fit(deforming_pair(float(t)), 1, rng, n_starts=n_starts, init=prev, affine=True)
         prev = [net, _mirror(net)]
         nets.append(net)
         gaps.append(k)
@@ -196,6 +214,29 @@ def measured_switch(df: Any, n: int, temperature: str = "posterior (beta = 1)", 
     if i == 0:
         return float(t[0])
     return float(t[i - 1] + (level - f[i - 1]) * (t[i] - t[i - 1]) / (f[i] - f[i - 1]))
+
+
+def deformation_claims(df: Any, mid_frac: float = 0.75) -> dict[str, float]:
+    r"""The quantities Chapter 5 states about a :func:`deformation_sweep` at :math:`\beta = 1`, for each sample size
+    ``n`` in it (keys suffixed ``_<n>``): the one-node fraction at :math:`\theta = 0` (``one_at_0``), at the largest
+    angle (``one_at_end``), their difference (``rise``), at :math:`\theta =` ``mid_frac`` :math:`\cdot \pi/2`
+    (``mid``), and the measured switch as a fraction of :math:`\pi/2` (``switch_frac``, NaN if the fraction never
+    reaches one half); and, for the two smallest sample sizes n0 < n1, ``mid_drop`` = mid(n0) - mid(n1) (positive
+    when more data keeps the two-node phase longer)."""
+    post = df[df["temperature"] == _temperature_name(1.0)]
+    out: dict[str, float] = {}
+    ns = sorted(int(v) for v in post["n"].unique())
+    for n in ns:
+        g = post[post["n"] == n].sort_values("theta")
+        f, t = g["one_node"].to_numpy(), g["theta"].to_numpy()
+        at_mid = np.isclose(t, math.pi / 2 * mid_frac)
+        out[f"one_at_0_{n}"], out[f"one_at_end_{n}"] = float(f[0]), float(f[-1])
+        out[f"rise_{n}"] = float(f[-1] - f[0])
+        out[f"mid_{n}"] = float(f[at_mid][0]) if at_mid.any() else math.nan
+        out[f"switch_frac_{n}"] = measured_switch(df, n) / (math.pi / 2)
+    if len(ns) >= 2:
+        out["mid_drop"] = out[f"mid_{ns[0]}"] - out[f"mid_{ns[1]}"]
+    return out
 
 
 def free_energy_curve(thetas: Any, ns: Any, rng: np.random.Generator | int | None = None, n_draws: int = 1000,
@@ -296,6 +337,20 @@ def orientation_sweep(q3s: Any, ns: Any, rng: np.random.Generator | int | None =
     if bar is not None:
         bar.close()
     return pd.DataFrame(rows), kept
+
+
+def orientation_claims(df: Any) -> dict[str, float]:
+    r"""The quantities Chapter 5 states about an :func:`orientation_sweep` at :math:`\beta = 1` and its largest
+    sample size: for each q3 (keys suffixed ``_<q3>`` with the dot as an underscore) the non-annihilating and
+    annihilating fractions (``non``, ``ann``) and their difference (``non_minus_ann``)."""
+    post = df[df["temperature"] == _temperature_name(1.0)]
+    big = post[post["n"] == post["n"].max()]
+    out: dict[str, float] = {}
+    for _, row in big.iterrows():
+        key = str(float(row["q3"])).replace(".", "_")
+        out[f"non_{key}"], out[f"ann_{key}"] = float(row["non-annihilating"]), float(row["annihilating"])
+        out[f"non_minus_ann_{key}"] = out[f"non_{key}"] - out[f"ann_{key}"]
+    return out
 
 
 def llc_validation(rng: np.random.Generator | int | None = None, n: int = 10_000, n_chains: int = 8,

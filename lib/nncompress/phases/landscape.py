@@ -56,11 +56,18 @@ def k_slice(base: Any, i: int, j: int, values_i: Any, values_j: Any, truth: Relu
 
 
 def best_fit(truth: ReluNetwork, width: int, rng: np.random.Generator | int | None = None, n_starts: int = 20,
-             n_grid: int = 81, init: list[ReluNetwork] | None = None) -> tuple[ReluNetwork, float]:
-    """The network of ``width`` nodes closest to ``truth`` in :math:`K` (seed 004, Example 3.2; on the box
+             n_grid: int = 81, init: list[ReluNetwork] | None = None, affine: bool = False
+             ) -> tuple[ReluNetwork, float]:
+    r"""The network of ``width`` nodes closest to ``truth`` in :math:`K` (Carroll 2023, Example 3.2; on the box
     [-1, 1]^2, midpoint rule on ``n_grid``^2 points), by L-BFGS from ``n_starts`` random starts (standard normal
     parameters) and from the networks in ``init``: returns (network, K). A local search: more starts, or good
-    ``init`` networks, make the global minimum more likely."""
+    ``init`` networks, make the global minimum more likely.
+
+    With ``affine=True`` the fit is ``width`` kinks *plus an affine part* :math:`a \cdot x` on the box, the set that
+    :func:`~nncompress.phases.label_phases` counts as ``width`` effective nodes in a model one node wider (a node
+    whose hyperplane misses the box is affine there). The affine part is optimal for each kink configuration (a
+    least-squares solve, so the gradient is that of the loss at the optimal part), and the returned network has
+    ``width + 1`` nodes, the last one :math:`\operatorname{ReLU}(a \cdot x + \|a\|_1 + 1)`, active on the whole box."""
     if not isinstance(truth, ReluNetwork):
         raise TypeError(f"truth must be a ReluNetwork, got {type(truth).__name__}")
     width, n_starts = check_size(width, "width", minimum=1), check_size(n_starts, "n_starts", minimum=1)
@@ -70,11 +77,17 @@ def best_fit(truth: ReluNetwork, width: int, rng: np.random.Generator | int | No
     const = 0.5 * fit.n * math.log(2 * math.pi)
 
     def k_and_grad(t: np.ndarray) -> tuple[float, np.ndarray]:
-        ll, g = fit.log_lik(t[None, :])
+        target = fit
+        if affine:  # the best affine part for these kinks, then the loss and gradient at it (envelope theorem)
+            a = np.linalg.lstsq(x, fit.y - predict(t[None, :], x, width)[0], rcond=None)[0]
+            target = ReluRegression(x, fit.y - x @ a, width)
+        ll, g = target.log_lik(t[None, :])
         return float(-(ll[0] + const) / fit.n), -g[0] / fit.n
 
     starts = [rng.normal(size=fit.dim) for _ in range(n_starts)]
     for net in init or []:
+        if affine and isinstance(net, ReluNetwork) and net.width == width + 1:  # a fit with its affine node
+            net = ReluNetwork(net.w[:width], net.b[:width], net.q[:width], net.c)
         if not isinstance(net, ReluNetwork) or net.width != width:
             raise TypeError(f"init must hold ReluNetworks of width {width}")
         starts.append(from_network(net))
@@ -83,7 +96,12 @@ def best_fit(truth: ReluNetwork, width: int, rng: np.random.Generator | int | No
         res = minimize(k_and_grad, x0, jac=True, method="L-BFGS-B")
         if best is None or res.fun < best.fun:
             best = res
-    return to_network(best.x, width), float(best.fun)
+    net = to_network(best.x, width)
+    if affine:
+        a = np.linalg.lstsq(x, fit.y - predict(best.x[None, :], x, width)[0], rcond=None)[0]
+        lift = float(np.abs(a).sum()) + 1.0
+        net = ReluNetwork(np.vstack([net.w, a]), np.append(net.b, lift), np.append(net.q, 1.0), net.c - lift)
+    return net, float(best.fun)
 
 
 def phase_point(nodes: ReluNetwork, width: int) -> np.ndarray:
