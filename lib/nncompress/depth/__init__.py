@@ -1,4 +1,4 @@
-"""Obstacles to depth compression (seed 003: Burstein and Wilmes), made executable.
+"""Obstacles to depth compression (Burstein and Wilmes, 2020), made executable.
 
 * :class:`LayeredNetwork`: networks of the class NN_{Lambda,d} (Definition 1), Frobenius and spectral norms, the
   Lipschitz bound of Proposition 1, torch converters, block-diagonal products.

@@ -1,4 +1,4 @@
-r"""Depth compression by distillation, and how it fails on the networks of Theorem 1 (seed 003).
+r"""Depth compression by distillation, and how it fails on the networks of Theorem 1 of Burstein and Wilmes (2020).
 
 The paper's text promises "experiments illustrating how existing depth compression techniques fail" but stops before
 them; this is our design. The teacher is the deep network f of Theorem 1 (:func:`theorem1_network`) on the parity

@@ -1,4 +1,5 @@
-"""The chapter's experiments on seed 003, as functions returning tables (pandas) for the notebook and the tests."""
+"""The experiments of Chapter 6 on Burstein and Wilmes (2020), as functions returning tables (pandas) for the
+notebook and the tests."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Figures of chapter 6 (seed 003). Each function draws on axes it is given (or makes a figure) and returns it."""
+"""Figures of Chapter 6 (Burstein and Wilmes, 2020). Each function draws on axes it is given (or makes a figure)
+and returns it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-r"""Theorem 3 of seed 003: a deep product of depth-separation gadgets, globally compressible, locally incompressible.
+r"""Theorem 3 of Burstein and Wilmes (2020): a deep product of depth-separation gadgets, globally compressible,
+locally incompressible.
 
 **The gadget.** The paper takes Eldan and Shamir's radial function, whose depth-2 versus depth-3 separation is
 exponential in the input dimension but only asymptotic (unspecified constants, high dimension): nothing a notebook

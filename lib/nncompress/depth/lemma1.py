@@ -1,4 +1,4 @@
-r"""Lemma 1 of seed 003 as an algorithm: a compression of a separator reveals the input distribution.
+r"""Lemma 1 of Burstein and Wilmes (2020) as an algorithm: a compression of a separator reveals the input distribution.
 
 Given a family of :math:`\eta`-perturbations of :math:`D_0` (direction :math:`v`), a :math:`\Delta`-separator
 :math:`f` and a candidate compression :math:`g`, the map

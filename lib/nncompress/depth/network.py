@@ -1,4 +1,4 @@
-r"""Layered networks of the class :math:`\mathrm{NN}_{\Lambda,d}` (seed 003, Burstein and Wilmes, Definition 1).
+r"""Layered networks of the class :math:`\mathrm{NN}_{\Lambda,d}` (Burstein and Wilmes, 2020, Definition 1).
 
 A network in :math:`\mathrm{NN}_{\Lambda,d}` is a composition :math:`f = g_d \circ \dots \circ g_1` of ``d`` layers
 :math:`g_i(x) = \sigma_i(W_i x + b_i)` with 1-Lipschitz activations :math:`\sigma_i` and
@@ -37,9 +37,9 @@ ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 class LayeredNetwork:
     r"""A feed-forward network :math:`f = g_d \circ \cdots \circ g_1`, :math:`g_i(x) = \sigma_i(W_i x + b_i)`.
 
-    Definition 1 of seed 003 (the class :math:`\mathrm{NN}_{\Lambda,d}`), with one 1-Lipschitz activation per layer
-    (Definition 1 uses one :math:`\sigma` throughout; a linear output layer is the usual reading, and is what lets a
-    ReLU network output negative values).
+    Definition 1 of Burstein and Wilmes (2020) (the class :math:`\mathrm{NN}_{\Lambda,d}`), with one 1-Lipschitz
+    activation per layer (Definition 1 uses one :math:`\sigma` throughout; a linear output layer is the usual
+    reading, and is what lets a ReLU network output negative values).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-r"""Parities on the hypercube and the exact shallow networks computing them (seed 003, Lemma 2).
+r"""Parities on the hypercube and the exact shallow networks computing them (Burstein and Wilmes, 2020, Lemma 2).
 
 A parity :math:`\chi_S(x) = \prod_{i \in S} x_i` on :math:`\{\pm 1\}^n` depends only on the number
 :math:`s = \sum_{i \in S} (1 - x_i)/2` of coordinates of ``S`` equal to -1, through :math:`(-1)^s`. Lemma 2 of the
@@ -121,7 +121,8 @@ def fold_period(k: int) -> int:
 
 
 def parity_network(n: int, subset: Iterable[int] | None = None) -> LayeredNetwork:
-    r"""An exact depth-3 ReLU network for the parity :math:`\chi_S` on :math:`\{\pm 1\}^n` (seed 003, Lemma 2).
+    r"""An exact depth-3 ReLU network for the parity :math:`\chi_S` on :math:`\{\pm 1\}^n` (Burstein and Wilmes, 2020,
+    Lemma 2).
 
     Layer 1 computes :math:`a_j = \operatorname{ReLU}(s - 2qj)`, :math:`j = 0, \dots, \lfloor (|S|-1)/2q \rfloor`;
     the fold :math:`F(s) = a_0 + \sum_{j \ge 1} 2(-1)^j a_j` is the triangle wave of slope :math:`\pm 1` and range

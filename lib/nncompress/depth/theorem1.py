@@ -1,4 +1,4 @@
-r"""The construction in the proof of Theorem 1 of seed 003 (Burstein and Wilmes), and its noisy variant (Theorem 2).
+r"""The construction in the proof of Theorem 1 of Burstein and Wilmes (2020), and its noisy variant (Theorem 2).
 
 * The deep network :math:`f \in \mathrm{NN}_{\Lambda,d}` on :math:`\mathbb{R}^{n+1}`: first layer
   :math:`f_1(x) = \Lambda x_{n+1}`, then :math:`f_i(x) = \Lambda x` for :math:`1 < i \le d` (identity activations),
@@ -101,7 +101,8 @@ def max_parity_bits(lam: float, n_max: int = 4096) -> int:
 
 def separator_gaps(f: Callable[[np.ndarray], np.ndarray], x0: Any, eta: float, v: Any) -> np.ndarray:
     r""":math:`\|f(x_0 + \eta v) - f(x_0 - \eta v)\|` for each row of ``x0``; f is a :math:`\Delta`-separator for the
-    family when all are :math:`\ge \Delta` on :math:`\operatorname{supp}(D_0)` (Section 3 of seed 003)."""
+    family when all are :math:`\ge \Delta` on :math:`\operatorname{supp}(D_0)` (Burstein and Wilmes, 2020,
+    Section 3)."""
     x0 = as_float_array(x0, "x0", ndim=2)
     v = as_float_array(v, "v", shape=(x0.shape[1],))
     eta = check_tolerance(eta, "eta")

@@ -1,4 +1,4 @@
-"""Posterior phases of two-layer ReLU regression near degenerate truths (seed 004 and its sequel DSLT4).
+"""Posterior phases of two-layer ReLU regression near degenerate truths (Carroll 2023, DSLT3, and its sequel DSLT4).
 
 The pymc model and a fast vectorised version (``ReluRegression``, ``build_pymc_model``), the truths of DSLT4
 (``m_symmetric``, ``deforming_pair``, ``scaled_three_node``), samplers (pymc's NUTS through ``sample_nuts``;

@@ -1,10 +1,10 @@
-r"""The experiments of Chapter 5 (DSLT4 and Carroll's thesis, ``dslt-notes.md``), as functions the notebook calls.
+r"""The experiments of Chapter 5 (Carroll 2023, DSLT4, and Carroll's 2021 thesis), as functions the notebook calls.
 
 * :func:`phase_run`: one data set, one SMC population per temperature (:math:`\beta = 1/\log n` and 1), every particle
   labelled by :func:`~nncompress.phases.label_phases`, with the spread across independent runs and diagnostics;
 * :func:`deformation_sweep`: the "deforming to degeneracy" transition, the one-node fraction against theta and n;
 * :func:`one_node_gap`, :func:`predicted_switch`: the accuracy side of the free energy
-  :math:`F_n \approx nK(w^*) + \lambda \log n` (Watanabe 2009, the free energy formula; seed 004 footnote 7);
+  :math:`F_n \approx nK(w^*) + \lambda \log n` (Watanabe 2009, the free energy formula; Carroll 2023, DSLT3);
 * :func:`orientation_sweep`: annihilating vs non-annihilating configurations of the 3-symmetric and scaled truths;
 * :func:`llc_validation`, :func:`phase_llcs`: the learning-coefficient estimator on models with known values, then at
   the phases' parameters.
@@ -105,7 +105,7 @@ def deformation_sweep(thetas: Any, ns: Any, rng: np.random.Generator | int | Non
                       n_runs: int = 4, width: int = 2, keep: Any = (), smc_kw: dict[str, Any] | None = None,
                       common_data: bool = True, progress: bool = False
                       ) -> tuple[Any, dict[tuple[float, int], dict[str, Any]]]:
-    r"""The "deforming to degeneracy" experiment (``dslt-notes.md``, phase transition 1): for each angle theta of
+    r"""The "deforming to degeneracy" experiment (Carroll 2023, DSLT4, the first phase transition): for each angle theta of
     :func:`~nncompress.phases.deforming_pair` and each sample size n, the fraction of posterior mass with one effective node.
 
     Parameters
@@ -242,7 +242,7 @@ def deformation_claims(df: Any, mid_frac: float = 0.75) -> dict[str, float]:
 def free_energy_curve(thetas: Any, ns: Any, rng: np.random.Generator | int | None = None, n_draws: int = 1000,
                       n_chains: int = 8, gamma: float = 1.0) -> Any:
     r"""The two phases of the deforming pair in the free energy formula :math:`F_n \approx nK(w^*) + \lambda \log n`
-    (Watanabe 2009; seed 004 footnote 7): for each theta and n, :math:`K_1(\theta)`, the local learning coefficient
+    (Watanabe 2009; Carroll 2023, DSLT3): for each theta and n, :math:`K_1(\theta)`, the local learning coefficient
     :math:`\lambda_2(\theta)` at the two-node truth, and the predicted one-node mass :math:`1 / (1 + e^{F_1 - F_2})`
     with :math:`F_2 = \lambda_2 \log n` and :math:`F_1 = nK_1 + \lambda_1 \log n`.
 
@@ -290,7 +290,7 @@ def predicted_switch(thetas: Any, fraction: Any, level: float = 0.5) -> float:
 
 def reversed_network(truth: ReluNetwork) -> ReluNetwork:
     r"""The truth with every node's orientation reversed, :math:`(w_i, b_i) \to (-w_i, -b_i)`, and
-    :math:`c \to c + \sum_i q_i b_i` (seed 004, "Orientation Reversal"). It computes the truth's function iff the
+    :math:`c \to c + \sum_i q_i b_i` (Carroll 2023, DSLT3, "Orientation Reversal"). It computes the truth's function iff the
     total gradients annihilate, :math:`\sum_i q_i w_i = 0`; otherwise it differs by the linear function
     :math:`-(\sum_i q_i w_i) \cdot x`."""
     if not isinstance(truth, ReluNetwork):
@@ -302,7 +302,7 @@ def orientation_sweep(q3s: Any, ns: Any, rng: np.random.Generator | int | None =
                       n_runs: int = 4, keep: Any = (), smc_kw: dict[str, Any] | None = None,
                       common_data: bool = True, progress: bool = False
                       ) -> tuple[Any, dict[tuple[float, int], dict[str, Any]]]:
-    r"""Orientation reversal (``dslt-notes.md``, phase transition 2): a width-3 model on data from
+    r"""Orientation reversal (Carroll 2023, DSLT4, the second phase transition): a width-3 model on data from
     :func:`~nncompress.phases.scaled_three_node` (q3 = 1 is the 3-symmetric truth, whose reversal is exact); the fractions of
     posterior mass in the non-annihilating, annihilating, partly reversed and other configurations
     (:func:`~nncompress.phases.orientation_phases`) with their spread over runs; ``common_data`` as in

@@ -1,9 +1,9 @@
 r"""Posterior draws as arviz ``InferenceData``, with diagnostics on quantities that do not depend on node order.
 
-Under label switching (the permutation symmetry of seed 004) and the other symmetries, the raw parameters of a
-two-layer ReLU network are multimodal by construction, so their R-hat says nothing about convergence. We add to
-every posterior three label-invariant quantities (``dslt-notes.md``; issue #7) and compute R-hat, ESS and the
-divergence count on them:
+Under label switching (the permutation symmetry of Carroll 2023, DSLT3) and the other symmetries, the raw parameters
+of a two-layer ReLU network are multimodal by construction, so their R-hat says nothing about convergence. We add to
+every posterior three label-invariant quantities (the first are DSLT4's effective gradients) and compute R-hat, ESS
+and the divergence count on them:
 
 * ``r_sorted`` (..., d): the effective gradients :math:`r_i = \| |q_i| w_i \|` in decreasing order;
 * ``f_test`` (..., T): the network's output at fixed test points of the box;

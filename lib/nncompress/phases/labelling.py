@@ -1,9 +1,9 @@
 r"""Phase labels of posterior samples, read from Chapter 4's canonical form on the input box.
 
-Every sample :math:`w` is a two-layer ReLU network (seed 004, "Defining the Networks"). Its phase is a property of
+Every sample :math:`w` is a two-layer ReLU network (Carroll 2023, DSLT3, "Defining the Networks"). Its phase is a property of
 the *function* it computes on the box, so we read it from the canonical form of
-:mod:`nncompress.relu_symmetry.canonical` restricted to the box (seed 004, "There are More True Parameters if the
-Input Domain is Bounded"; ``dslt-notes.md``), with explicit tolerances in natural units:
+:mod:`nncompress.relu_symmetry.canonical` restricted to the box (Carroll 2023, DSLT3, "There are More True
+Parameters if the Input Domain is Bounded"), with explicit tolerances in natural units:
 
 1. each node is rescaled to :math:`\|w_i\| = 1` (the scaling symmetry, :math:`\kappa_i = q_i \|w_i\|` kept), so
    small incoming weights are not mistaken for degenerate ones;
@@ -22,7 +22,7 @@ that are affine on the box, including the configurations with a negative outgoin
 labelling, by :math:`L^2` distance to prototype functions.
 
 *Orientation* is a property of the parameter, not of the function: relative to a truth, a node on the hyperplane of
-truth node t is *reversed* when its orientation differs from t's (seed 004, "Orientation Reversal").
+truth node t is *reversed* when its orientation differs from t's (Carroll 2023, DSLT3, "Orientation Reversal").
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ __all__ = ["effective_gradients", "effective_weights", "PhaseLabels", "label_pha
 
 
 def effective_gradients(theta: Any, width: int, n_in: int = 2) -> np.ndarray:
-    r"""DSLT4's effective gradients :math:`r_i = \| |q_i| w_i \|` of each sample (``dslt-notes.md``, last item),
-    sorted in decreasing order so that they do not depend on the order of the nodes.
+    r"""The effective gradients :math:`r_i = \| |q_i| w_i \|` of each sample, by which Carroll (2023, DSLT4) sorts
+    samples into phases, sorted in decreasing order so that they do not depend on the order of the nodes.
 
     Parameters
     ----------
@@ -61,7 +61,7 @@ def effective_gradients(theta: Any, width: int, n_in: int = 2) -> np.ndarray:
 
 def effective_weights(theta: Any, width: int, n_in: int = 2) -> np.ndarray:
     r"""Each node's total gradient :math:`q_i w_i` (the gradient it adds where it is active; the vectors that
-    annihilate in seed 004, "Orientation Reversal"): shape (P, width, n_in)."""
+    annihilate in Carroll 2023, DSLT3, "Orientation Reversal"): shape (P, width, n_in)."""
     w, _, q, _ = unpack(theta, width, n_in)
     return q[:, :, None] * w
 
@@ -211,7 +211,7 @@ def label_phases(theta: Any, width: int, kink_tol: float = 0.25, key_tol: float 
 def orientation_phases(labels: PhaseLabels, n_truth: int) -> np.ndarray:
     """Name each sample's orientation phase relative to a truth of ``n_truth`` nodes: 'non-annihilating' (every
     truth hyperplane matched once, no node reversed), 'annihilating' (matched, every node reversed: the whole
-    truth's orientation reversed, which needs weight annihilation, seed 004 "Orientation Reversal"),
+    truth's orientation reversed, which needs weight annihilation, Carroll 2023, DSLT3, "Orientation Reversal"),
     'partly reversed' or 'other' (not all truth hyperplanes matched). Shape (P,) of str."""
     if not isinstance(labels, PhaseLabels):
         raise TypeError(f"labels must be PhaseLabels, got {type(labels).__name__}")

@@ -6,7 +6,7 @@ the truth to the model is
 
 .. math::  K(w) = \frac{1}{2\sigma^2} \, E_X\big[(f(X, w) - f_0(X))^2\big]
 
-(seed 004, Example 3.2); the expectation is taken by the midpoint rule on an ``n_grid`` x ``n_grid`` grid, which
+(Carroll 2023, DSLT3, Example 3.2); the expectation is taken by the midpoint rule on an ``n_grid`` x ``n_grid`` grid, which
 is exact to :math:`O(n_{grid}^{-2})` away from kinks and :math:`O(n_{grid}^{-2})` overall for these continuous
 piecewise-linear integrands.
 """
@@ -106,7 +106,7 @@ def best_fit(truth: ReluNetwork, width: int, rng: np.random.Generator | int | No
 
 def phase_point(nodes: ReluNetwork, width: int) -> np.ndarray:
     """A parameter of a width-``width`` model computing ``nodes`` (fewer nodes) exactly: the extra nodes are
-    degenerate with :math:`w_i = 0, b_i = 0, q_i = 0` (seed 004, "Node Degeneracy")."""
+    degenerate with :math:`w_i = 0, b_i = 0, q_i = 0` (Carroll 2023, DSLT3, "Node Degeneracy")."""
     if not isinstance(nodes, ReluNetwork):
         raise TypeError(f"nodes must be a ReluNetwork, got {type(nodes).__name__}")
     width = check_size(width, "width", minimum=nodes.width)

@@ -1,11 +1,11 @@
 r"""Two-layer ReLU regression as a Bayesian model: data, vectorised log-densities, and the same model in pymc.
 
-The model of DSLT4 (Carroll, *Phase Transitions in Neural Networks*, 2021; ``dslt-notes.md``): inputs
+The model of DSLT4 (Carroll, *Phase Transitions in Neural Networks*, 2021): inputs
 :math:`X \sim U([\text{low}, \text{high}]^2)`, outputs :math:`Y \mid X \sim N(f(X, w), \sigma^2)` with the network
 
 .. math::  f(x, w) = c + \sum_{i=1}^{d} q_i \operatorname{ReLU}(w_i \cdot x + b_i)
 
-(seed 004, "Defining the Networks"), independent :math:`N(0, s^2)` priors on every parameter, and the tempered
+(Carroll 2023, DSLT3, "Defining the Networks"), independent :math:`N(0, s^2)` priors on every parameter, and the tempered
 posterior
 
 .. math::  p_\beta(w \mid D_n) \propto \varphi(w) \prod_{k=1}^n p(y_k \mid x_k, w)^\beta
@@ -56,7 +56,7 @@ def check_box(low: Any, high: Any) -> tuple[float, float]:
 
 def wbic_beta(n: int) -> float:
     r"""The WBIC inverse temperature :math:`\beta = 1 / \log n` (Watanabe 2013; the temperature of the DSLT4
-    experiments, ``dslt-notes.md``). Needs :math:`n \ge 2`."""
+    experiments). Needs :math:`n \ge 2`."""
     n = check_size(n, "n", minimum=2)
     return 1.0 / math.log(n)
 

@@ -1,4 +1,4 @@
-"""The true networks of the DSLT4 experiments (``dslt-notes.md``), as :class:`~nncompress.relu_symmetry.ReluNetwork`.
+"""The true networks of the DSLT4 experiments (Carroll 2023, DSLT4), as :class:`~nncompress.relu_symmetry.ReluNetwork`.
 
 * :func:`m_symmetric` (Chapter 4's builder): w_k = (cos(pi/m), sin(pi/m)) rotated by 2 pi k / m, b_k = -0.3, q_k = 1.
 * :func:`deforming_pair`: "deforming to degeneracy", the weight vectors (1, 0) and (-1, 0) rotated towards (0, 1) by
@@ -34,7 +34,7 @@ def deforming_pair(theta: float, b: float = -0.3, q: float = 1.0) -> ReluNetwork
     :math:`w_2 = (-\cos\theta, \sin\theta)` (the vectors (1, 0) and (-1, 0) rotated towards (0, 1) by theta),
     :math:`b_1 = b_2 = b`, :math:`q_1 = q_2 = q`, :math:`c = 0`.
 
-    The bias -0.3 is the m-symmetric truth's (the notes do not give this truth's; *chosen*).
+    The bias -0.3 is the m-symmetric truth's (DSLT4 does not give this truth's; *chosen*).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-r"""The bounded-rank region as a union of linear subspaces (seed 000, Section 5, Theorem 5.1).
+r"""The bounded-rank region as a union of linear subspaces (Farrugia-Roberts, 2024, Section 5, Theorem 5.1).
 
 A *compression trace* on h units is :math:`(\bar I, \Pi, \bar K, \sigma)`: units eliminated in Stage 1, a
 partition of the others into groups merged in Stage 2, the merged units removed in Stage 3, and unit orientations.

@@ -1,4 +1,4 @@
-"""The symmetries of two-layer ReLU networks (seed 004: Carroll, *DSLT3. Neural Networks are Singular*).
+"""The symmetries of two-layer ReLU networks (Carroll, 2023, *DSLT3. Neural Networks are Singular*).
 
 ``ReluNetwork`` (f(x) = c + sum_i q_i ReLU(w_i . x + b_i), any input dimension), its canonical form (hyperplanes,
 kinks, affine part), functional equivalence on R^n (``equivalent``) and on a box (``equivalent_on_box``), the

@@ -30,9 +30,9 @@ across :math:`H_j`; so :math:`k_j = 0`. With all kinks zero, the affine function
 :math:`\square`
 
 Hence two networks compute the same function on :math:`\mathbb{R}^n` **iff their canonical forms are equal**:
-the same kinked hyperplanes with the same kinks and the same affine part. This is the classification of seed 004
-(Appendix 2) in a form a computer can check: the symmetries of the post are exactly the ways to write one canonical
-form as a sum of nodes. We decide it for a pair by forming the *difference network*
+the same kinked hyperplanes with the same kinks and the same affine part. This is the classification of Carroll
+(2023, DSLT3), Appendix 2, in a form a computer can check: the symmetries listed there are exactly the ways to write
+one canonical form as a sum of nodes. We decide it for a pair by forming the *difference network*
 :math:`f_1 - f_2` (the nodes of both, the second with negated :math:`q`) and checking that its canonical form is
 zero; sorting the keys makes this :math:`O(h \log h)`.
 
@@ -80,10 +80,11 @@ OFF, CROSSING, ON = 0, 1, 2
 def partition_keys(keys: np.ndarray, atol: float) -> np.ndarray:
     """Labels 0..J-1 of a partition of the rows of ``keys`` into groups of L-infinity diameter at most ``atol``.
 
-    ``atol = 0`` groups equal rows (one ``np.lexsort``, the tanh chapter's ``_exact_partition``). Otherwise,
+    ``atol = 0`` groups equal rows (one ``np.lexsort``, as the tanh compression does). Otherwise,
     coordinate by coordinate, each current group is sorted and cut wherever two consecutive values differ by more
-    than atol (vectorised single linkage); a run wider than atol (a chain of close keys) is re-cut greedily by the
-    tanh chapter's ``_interval_partition``. Runs in :math:`O(k \\log k)` for k keys unless many keys chain.
+    than atol (vectorised single linkage); a run wider than atol (a chain of close keys) is re-cut greedily as in
+    the tanh compression (:func:`~nncompress.tanh.compression_trace`). Runs in :math:`O(k \\log k)` for k keys
+    unless many keys chain.
     """
     keys = np.asarray(keys, dtype=np.float64)
     if len(keys) == 0:
@@ -293,8 +294,8 @@ def canonical_form(net: ReluNetwork, atol: float = 1e-9) -> CanonicalForm:
 def equivalent(net1: ReluNetwork, net2: ReluNetwork, atol: float = 1e-9) -> bool:
     r"""Whether two two-layer ReLU networks compute the same function on all of :math:`\mathbb{R}^n`.
 
-    Decides the classification of seed 004 (Appendix 2, Theorem 4.7 of Carroll's thesis) by the uniqueness lemma of
-    this module: the canonical form of :math:`f_1 - f_2` must be zero. One sort of the :math:`h_1 + h_2` keys:
+    Decides the classification of Carroll (2023, DSLT3), Appendix 2 (Carroll, 2021, Theorem 4.7), by the uniqueness
+    lemma of this module: the canonical form of :math:`f_1 - f_2` must be zero. One sort of the :math:`h_1 + h_2` keys:
     :math:`O(h \log h)` time.
 
     Parameters
@@ -392,7 +393,8 @@ def equivalent_on_box(
 ) -> bool:
     r"""Whether two networks compute the same function on the box :math:`[\text{lower}, \text{upper}]`.
 
-    The post's closing remark (seed 004, "There are More True Parameters if the Input Domain is Bounded"): on a
+    The closing remark of Carroll (2023, DSLT3), section "There are More True Parameters if the Input Domain is
+    Bounded": on a
     bounded domain a node whose activation boundary misses the domain is affine (always active) or zero (always
     inactive) there, which creates symmetries that do not exist on :math:`\mathbb{R}^n`. We classify each node of the
     difference network :math:`f_1 - f_2` by :func:`box_regions` (the stability engine's interval bounds), replace

@@ -1,4 +1,5 @@
-r"""Which symmetry maps a model onto the truth: the classification of seed 004 (Appendix 2), as a report.
+r"""Which symmetry maps a model onto the truth: the classification of Carroll (2023, DSLT3), Appendix 2, as
+a report.
 
 Both networks are decomposed together (the *difference network* of :mod:`.canonical`): nodes of the model and of
 the truth that share an activation boundary land in the same group. For an equivalent pair, each model node is then
@@ -16,8 +17,9 @@ the truth that share an activation boundary land in the same group. For an equiv
 The affine parts must agree too: relative to the truth's orientation of each hyperplane, the reversed model nodes
 contribute :math:`\sum_{i \in R} q_i (w_i \cdot x + b_i)`, so their total gradients must **annihilate** the truth's
 (:math:`\sum_{i \in R} q_i w_i = \sum_{t \in R_0} q_t w_t`, zero when the truth's nodes have distinct boundaries; the
-post's weight annihilation condition :math:`\sum_{t \in S} q_t w_t = 0`), and the biases absorb the constant.
-The cancelling groups are not in the post's list (its classification assumes every excess node is degenerate or
+weight annihilation condition :math:`\sum_{t \in S} q_t w_t = 0` of Carroll (2023, DSLT3)), and the biases absorb
+the constant.
+The cancelling groups are not in that paper's list (its classification assumes every excess node is degenerate or
 shares a boundary with a node of the truth); they arise as soon as the model has two nodes more than the truth.
 """
 
@@ -35,7 +37,7 @@ from .network import ReluNetwork
 
 __all__ = ["SymmetryReport", "NodeMatch", "classify", "SYMMETRIES"]
 
-#: The names of the symmetries a report can list, in the post's order (plus the cancelling groups).
+#: The names of the symmetries a report can list, in the order of Carroll (2023, DSLT3) (plus the cancelling groups).
 SYMMETRIES = ("permutation", "scaling", "orientation reversal", "degenerate nodes", "shared boundary",
               "cancelling nodes")
 
@@ -170,10 +172,10 @@ def _witness(model: ReluNetwork, truth: ReluNetwork, planes: list[np.ndarray], l
 def classify(model: ReluNetwork, truth: ReluNetwork, atol: float = 1e-9) -> SymmetryReport:
     r"""Decide whether ``model`` computes ``truth``'s function on :math:`\mathbb{R}^n`, and by which symmetry.
 
-    Implements the classification of seed 004 (Appendix 2; Carroll's thesis, Theorem 4.7 and its over-parameterised
-    sequel) for any pair of widths, without assuming the truth minimal: see the module docstring for the roles a
-    model node can play. :math:`O(h \log h)` like :func:`~nncompress.relu_symmetry.equivalent`, whose answer
-    ``report.equivalent`` always equals.
+    Implements the classification of Carroll (2023, DSLT3), Appendix 2 (Carroll, 2021, Theorem 4.7 and its
+    over-parameterised sequel), for any pair of widths, without assuming the truth minimal: see the module
+    docstring for the roles a model node can play. :math:`O(h \log h)` like
+    :func:`~nncompress.relu_symmetry.equivalent`, whose answer ``report.equivalent`` always equals.
 
     Parameters
     ----------

@@ -1,8 +1,9 @@
 """Networks, symmetry operations and experiments of the chapter on ReLU symmetries (the notebook calls these).
 
-Every symmetry of seed 004 as an operation on a network that keeps its function on R^n: ``permute``, ``rescale``,
-``reverse`` (needs weight annihilation), ``add_degenerate``, ``split_node`` (shared boundary) and
-``add_linear_pair`` (a cancelling pair), composed at random by ``random_symmetry``; ``near_miss`` breaks one.
+Every symmetry of Carroll (2023, DSLT3) as an operation on a network that keeps its function on R^n:
+``permute``, ``rescale``, ``reverse`` (needs weight annihilation), ``add_degenerate``, ``split_node`` (shared
+boundary) and ``add_linear_pair`` (a cancelling pair), composed at random by ``random_symmetry``; ``near_miss``
+breaks one.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ __all__ = [
 ]
 
 
-# -- the post's networks -------------------------------------------------------------------------------------------
+# -- the networks of DSLT3 ----------------------------------------------------------------------------------------
 def example_3_1() -> ReluNetwork:
     """Example 3.1: ReLU(x1 - 1) + ReLU(x2 - 1) + ReLU(-x1 - 1) + ReLU(-x2 - 1)."""
     return ReluNetwork([[1, 0], [0, 1], [-1, 0], [0, -1]], [-1, -1, -1, -1], [1, 1, 1, 1], 0.0)
@@ -41,7 +42,8 @@ def example_3_3() -> tuple[ReluNetwork, ReluNetwork]:
 
 
 def m_symmetric(m: int, b: float = -0.3, q: float = 1.0) -> ReluNetwork:
-    """The m-symmetric truth of DSLT4: w_k = (cos(pi/m), sin(pi/m)) rotated by 2 pi k / m, b_k = b, q_k = q, c = 0."""
+    """The m-symmetric truth of Carroll (2023, DSLT4): w_k = (cos(pi/m), sin(pi/m)) rotated by 2 pi k / m,
+    b_k = b, q_k = q, c = 0."""
     m = check_size(m, "m", minimum=1)
     angles = np.pi / m + 2 * np.pi * np.arange(m) / m
     return ReluNetwork(np.column_stack([np.cos(angles), np.sin(angles)]), np.full(m, b), np.full(m, q), 0.0)

@@ -1,8 +1,8 @@
-r"""The Fisher information of the regression model of seed 004 and the rank its symmetries predict.
+r"""The Fisher information of the regression model of Carroll (2023, DSLT3) and the rank its symmetries predict.
 
 The model is :math:`Y = f(X, \theta) + \varepsilon` with :math:`\varepsilon \sim N(0, 1)` and :math:`X` uniform on
 a box; its Fisher information is :math:`I(\theta) = E_X[\nabla_\theta f \, \nabla_\theta f^\top]`, estimated here on
-a sample of inputs (the seed's Appendix 1 works with the same matrix). The parameter order is
+a sample of inputs (Appendix 1 of DSLT3 works with the same matrix). The parameter order is
 :math:`\theta = (w_1, b_1, q_1, \dots, w_h, b_h, q_h, c)` (:meth:`ReluNetwork.to_vector`), with
 :math:`\operatorname{ReLU}'(0) = 0`.
 
@@ -26,7 +26,7 @@ because the functions :math:`H(\ell_g) p_g` with distinct crossing hyperplanes a
 orientation each) this gives nullity :math:`(n+2)h + 1 - (1 + (n+1)h) = h`: exactly one null direction per node,
 :math:`(w_i, b_i, -q_i)`, the scaling symmetry (Appendix 1). Degenerate nodes, shared boundaries, nodes that miss
 the box and opposite orientations on one boundary add more. Orientation reversal with weight annihilation alone
-adds none (footnote 6 of the post conjectures this).
+adds none (footnote 6 of DSLT3 conjectures this).
 """
 
 from __future__ import annotations

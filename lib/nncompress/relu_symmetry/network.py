@@ -1,4 +1,4 @@
-"""The two-layer ReLU network of seed 004 (Carroll, DSLT3), for any number of inputs."""
+"""The two-layer ReLU network of Carroll (2023, DSLT3), for any number of inputs."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ def relu(z: np.ndarray) -> np.ndarray:
 class ReluNetwork:
     r"""A two-layer feed-forward ReLU network :math:`f(x) = c + \sum_{i=1}^h q_i \operatorname{ReLU}(w_i \cdot x + b_i)`.
 
-    The post's model (seed 004, "Defining the Networks") has :math:`n = 2` inputs; any :math:`n \ge 1` works here.
+    The model of Carroll (2023, DSLT3), section "Defining the Networks", has :math:`n = 2` inputs; any
+    :math:`n \ge 1` works here.
 
     Parameters
     ----------

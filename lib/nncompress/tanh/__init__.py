@@ -1,4 +1,4 @@
-"""Lossless compression of single-hidden-layer tanh networks (seed 000: Farrugia-Roberts).
+"""Lossless compression of single-hidden-layer tanh networks (Farrugia-Roberts, 2024).
 
 ``TanhNetwork`` (Section 3, Appendix A), ``compress`` (Algorithm 4.1), ``rank`` (Algorithm 4.2), the compression
 trace behind both (Section 5), Sussmann's reducibility conditions, random expansions for checking the theorems,

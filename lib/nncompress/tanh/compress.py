@@ -1,4 +1,5 @@
-r"""Optimal lossless compression and rank: Algorithms 4.1 and 4.2 of seed 000, for any n, m (Appendix A).
+r"""Optimal lossless compression and rank: Algorithms 4.1 and 4.2 of Farrugia-Roberts (2024), for any n, m
+(Appendix A).
 
 Both algorithms share one step, the *compression trace*: which units Stage 1 eliminates (:math:`\bar I`), how
 Stage 2 partitions the rest (:math:`\Pi`), which merged units Stage 3 drops (:math:`\bar K`), and the unit
@@ -195,8 +196,9 @@ def compression_trace(net: TanhNetwork, atol: float = 0.0) -> CompressionTrace:
         :math:`\operatorname{sign}(b_i)(b_i, c_i)`, Stage 3 removes groups with :math:`\alpha_j = 0` (computed with
         correct rounding). With ``atol > 0``: Stage 1 removes units with :math:`\|b_i\|_\infty \le` atol; the sign
         is that of the first component above atol; Stage 2 groups keys into groups of L-infinity diameter at most
-        atol (greedy, coordinate by coordinate, see ``_interval_partition``); Stage 3 removes groups with
-        :math:`\|\alpha_j\|_\infty \le` atol.
+        atol (coordinate by coordinate, each group is sorted and cut greedily into runs that start at a key and
+        take every later key within atol of that start); Stage 3 removes groups with :math:`\|\alpha_j\|_\infty \le`
+        atol.
 
     Returns
     -------

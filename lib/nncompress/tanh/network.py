@@ -1,4 +1,4 @@
-"""The single-hidden-layer tanh network of seed 000 (Section 3, Appendix A)."""
+"""The single-hidden-layer tanh network of Farrugia-Roberts (2024, Section 3, Appendix A)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ __all__ = ["TanhNetwork"]
 class TanhNetwork:
     r"""A single-hidden-layer hyperbolic tangent network :math:`f_w(x) = d + \sum_i a_i \tanh(b_i \cdot x + c_i)`.
 
-    Appendix A of Farrugia-Roberts: ``n`` inputs, ``m`` outputs, ``h`` hidden units.
+    Appendix A of Farrugia-Roberts (2024): ``n`` inputs, ``m`` outputs, ``h`` hidden units.
 
     Parameters
     ----------

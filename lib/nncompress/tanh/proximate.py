@@ -1,4 +1,4 @@
-r"""Approximate compressibility: the least rank within an L-infinity ball (seed 000, Section 6).
+r"""Approximate compressibility: the least rank within an L-infinity ball (Farrugia-Roberts, 2024, Section 6).
 
 The :math:`\varepsilon`-*proximate rank* of :math:`w` is :math:`\min\{\operatorname{rank}(w') :
 \|w - w'\|_\infty \le \varepsilon\}`. By Theorem 5.1 the ball meets the bounded-rank region
