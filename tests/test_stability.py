@@ -1,6 +1,8 @@
-"""The stability engine (seed 001): every method against an exact enumeration of linear regions; LEO++ exact."""
+"""The stability engine (Serra et al. 2021): every method against an exact enumeration of regions; LEO++ exact."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -174,3 +176,204 @@ def test_input_constraint_makes_more_neurons_stable():
         bound = find_stable_neurons(weights, biases, 0.0, 1.0, method=method, input_constraint=constraint)
         assert free.complete and bound.complete
         assert 0 not in free.stably_inactive[0] and 0 in bound.stably_inactive[0]
+
+
+# ------------------------------------------------------------------------------------ deadlines, memory, reports
+
+
+def arrangement_vertices(w0, b0):
+    """Every vertex of the arrangement of the lines w0_k . x + b0_k = 0 inside the box [-1, 1]^2, with the corners.
+
+    The pre-activations of the first two hidden layers are piecewise linear on the cells of this arrangement, so
+    their exact minimum and maximum over the box are attained at these points."""
+    points = [np.array([sx, sy]) for sx in (-1.0, 1.0) for sy in (-1.0, 1.0)]
+    for k in range(len(b0)):
+        for axis in (0, 1):
+            other = 1 - axis
+            for value in (-1.0, 1.0):
+                if w0[k, other] != 0:
+                    p = np.empty(2)
+                    p[axis], p[other] = value, -(b0[k] + w0[k, axis] * value) / w0[k, other]
+                    points.append(p)
+    for k in range(len(b0)):
+        for m in range(k + 1, len(b0)):
+            A = w0[[k, m]]
+            if abs(np.linalg.det(A)) > 1e-12:
+                points.append(np.linalg.solve(A, -b0[[k, m]]))
+    P = np.array(points)
+    return P[np.all(np.abs(P) <= 1.0, axis=1)]
+
+
+def exact_extremes_2d(weights, biases):
+    """Exact (min, max) of the pre-activations of hidden layers 0 and 1 of a 2-input network over [-1, 1]^2."""
+    P = arrangement_vertices(weights[0], biases[0])
+    ys = [P @ weights[0].T + biases[0]]
+    ys.append(np.maximum(ys[0], 0) @ weights[1].T + biases[1])
+    return [(y.min(axis=0), y.max(axis=0)) for y in ys]
+
+
+def near_degenerate_network(seed=0, width=30):
+    """A 2 x 30 network on [-1, 1]^2 with planted near-degenerate neurons in its second hidden layer: neuron 0 has
+    maximum -1e-3, neuron 1 maximum -3e-6, neuron 2 minimum +2e-6, neuron 3 maximum +1e-8 and neuron 4 maximum
+    -1e-8 (exact up to rounding). Without a time limit the default pipeline spends many times the limits used
+    below on it."""
+    rng = np.random.default_rng(seed)
+    weights = [rng.normal(size=(width, 2)), rng.normal(size=(width, width)) / np.sqrt(width),
+               rng.normal(size=(1, width))]
+    biases = [rng.normal(size=width) * 0.3, rng.normal(size=width) * 0.3, np.zeros(1)]
+    _, (low, high) = exact_extremes_2d(weights, biases)
+    biases[1][0] -= high[0] + 1e-3
+    biases[1][1] -= high[1] + 3e-6
+    biases[1][2] += -low[2] + 2e-6
+    biases[1][3] -= high[3] - 1e-8
+    biases[1][4] -= high[4] + 1e-8
+    return weights, biases
+
+
+def assert_sound(report, extremes):
+    """Every neuron the report calls stable really is (exact extremes from the arrangement's vertices)."""
+    for l, (low, high) in enumerate(extremes):
+        assert np.all(high[report.stably_inactive[l]] <= 1e-12), f"layer {l}: a neuron called inactive is not"
+        assert np.all(low[report.stably_active[l]] >= -1e-12), f"layer {l}: a neuron called active is not"
+
+
+def test_planted_extremes_are_exact():
+    weights, biases = near_degenerate_network()
+    (_, _), (low, high) = exact_extremes_2d(weights, biases)
+    assert np.allclose([high[0], high[1], low[2], high[3], high[4]], [-1e-3, -3e-6, 2e-6, 1e-8, -1e-8],
+                       rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("method", ["pipeline", "isa", "baseline"])
+def test_deadline_holds_on_a_hard_network_and_the_report_stays_sound(method):
+    import time
+
+    weights, biases = near_degenerate_network()
+    limit = 1.5
+    start = time.perf_counter()
+    report = find_stable_neurons(weights, biases, -1.0, 1.0, method=method, time_limit=limit)
+    wall = time.perf_counter() - start
+    assert wall < limit + 2.0, f"{method} took {wall:.1f} s with a {limit} s limit"
+    assert not report.complete and report.timed_out and "time limit" in report.summary()
+    assert_sound(report, exact_extremes_2d(weights, biases))
+    # the planted neurons: +1e-8 is reached (never stable), -1e-8 is stable but within the margin (unknown)
+    for l, i in ((1, 3), (1, 4)):
+        assert i not in report.stably_inactive[l] and i not in report.stably_active[l]
+    assert 2 not in report.stably_inactive[1]  # its minimum is positive, so it is active or unknown
+
+
+def test_time_limit_zero_returns_at_once_on_a_large_network():
+    import time
+
+    rng = np.random.default_rng(1)
+    weights, biases = random_net(rng, [50, 300, 300, 10], shift=0.5)
+    X = rng.uniform(-1, 1, size=(2000, 50))
+    lows, highs = interval_bounds(weights, biases, -1.0, 1.0)
+    for method in ("pipeline", "isa", "baseline"):
+        start = time.perf_counter()
+        report = find_stable_neurons(weights, biases, -1.0, 1.0, X=X, method=method, time_limit=0)
+        assert time.perf_counter() - start < 1.0, method
+        for l in range(2):  # without time, only what interval bounds prove can be claimed
+            assert set(report.stably_inactive[l]) <= set(np.flatnonzero(highs[l] <= 0))
+            assert set(report.stably_active[l]) <= set(np.flatnonzero(lows[l] >= 0))
+
+
+@pytest.mark.parametrize("sizes", [[10, 20_000, 1], [10, 4_000, 30, 1]])
+def test_memory_stays_linear_in_the_network_size(sizes):
+    # the first layer's corners used to go through the network all at once: (n_1, n_1) for one wide layer
+    import tracemalloc
+
+    rng = np.random.default_rng(2)
+    weights, biases = random_net(rng, sizes, shift=1.0)
+    network_bytes = sum(w.nbytes + b.nbytes for w, b in zip(weights, biases))
+    tracemalloc.start()
+    try:
+        report = find_stable_neurons(weights, biases, -1.0, 1.0, method="pipeline", time_limit=1)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * network_bytes + 64 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+    assert_sound_by_bounds(weights, biases, report)
+
+
+def assert_sound_by_bounds(weights, biases, report):
+    """First hidden layer over a box: exact extremes by interval arithmetic (claims must agree with them)."""
+    w, b = weights[0], biases[0]
+    high = np.maximum(w, 0) @ np.ones(w.shape[1]) - np.minimum(w, 0) @ np.ones(w.shape[1]) + b
+    low = -np.maximum(w, 0) @ np.ones(w.shape[1]) + np.minimum(w, 0) @ np.ones(w.shape[1]) + b
+    assert np.all(high[report.stably_inactive[0]] <= 1e-9 * (1 + np.abs(high[report.stably_inactive[0]])))
+    assert np.all(low[report.stably_active[0]] >= -1e-9 * (1 + np.abs(low[report.stably_active[0]])))
+
+
+def test_data_is_validated_for_every_method():
+    w, b = [np.ones((3, 2)), np.ones((1, 3))], [np.zeros(3), np.zeros(1)]
+    for method in ("pipeline", "isa", "baseline"):
+        with pytest.raises(ValueError, match="X must have shape"):
+            find_stable_neurons(w, b, 0.0, 1.0, X=np.zeros((4, 3)), method=method)
+        with pytest.raises(ValueError, match="box"):
+            find_stable_neurons(w, b, 0.0, 1.0, X=np.full((2, 2), 2.0), method=method)
+        with pytest.raises(TypeError, match="X"):
+            find_stable_neurons(w, b, 0.0, 1.0, X=np.zeros((2, 2), bool), method=method)
+
+
+def test_a_report_is_only_applied_to_its_own_network_and_box():
+    rng = np.random.default_rng(4)
+    weights, biases = random_net(rng, [3, 6, 4, 2])
+    report = find_stable_neurons(weights, biases, 0.0, 1.0)
+    assert report.fingerprint and len(report.fingerprint) == 64
+    compress_with_report(weights, biases, report)  # its own network
+    compress_with_report(weights, biases, report, lower=0.25, upper=[1.0, 0.5, 0.75])  # a box inside its box
+    other_w = [w.copy() for w in weights]
+    other_w[1][0, 0] += 1e-3
+    with pytest.raises(ValueError, match="another network"):
+        compress_with_report(other_w, biases, report)
+    other_b = [b.copy() for b in biases]
+    other_b[2][1] = np.nextafter(other_b[2][1], 0)  # even the output layer and one ulp count
+    with pytest.raises(ValueError, match="another network"):
+        leo_compress(weights, other_b, report)
+    with pytest.raises(ValueError, match="another network"):
+        compress_with_report(random_net(rng, [3, 6, 4, 2])[0], biases, report)
+    with pytest.raises(ValueError, match="another box"):
+        compress_with_report(weights, biases, report, lower=-1.0, upper=1.0)
+    wider = find_stable_neurons(weights, biases, -1.0, 1.0)
+    with pytest.raises(ValueError, match="another network"):  # the box is part of the fingerprint
+        compress_with_report(weights, biases, dataclasses.replace(wider, lower=report.lower, upper=report.upper))
+    with pytest.raises(ValueError, match="fingerprint"):
+        compress_with_report(weights, biases, dataclasses.replace(report, fingerprint=None))
+    # a report for a network with the same shapes and box but other weights is refused, never applied
+    twin_w, twin_b = random_net(np.random.default_rng(5), [3, 6, 4, 2])
+    with pytest.raises(ValueError, match="another network"):
+        compress_with_report(twin_w, twin_b, report)
+    # a torch module is fingerprinted through the same float64 arrays
+    module_report = find_stable_neurons(to_torch(weights, biases), None, 0.0, 1.0)
+    assert module_report.fingerprint == report.fingerprint
+    compress_with_report(to_torch(weights, biases), None, report)
+
+
+def test_a_solver_overrunning_its_limit_is_abandoned(monkeypatch):
+    # HiGHS checks its limit only between steps (one presolve pass of a large dense model can take many times
+    # the limit): the caller's deadline must hold anyway, and nothing may be learnt from the abandoned run
+    import time
+
+    import cvxpy as cp
+    from cvxpy.reductions.solvers.solving_chain import SolvingChain
+
+    from nncompress.stability.milp import SOLVER_GRACE, SolveStats, solve
+
+    real = SolvingChain.solve_via_data
+
+    def slow(self, *args, **kwargs):
+        time.sleep(3.0)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(SolvingChain, "solve_via_data", slow)
+    x = cp.Variable(2, boolean=True)
+    problem = cp.Problem(cp.Maximize(cp.sum(x)), [x[0] + x[1] <= 1])
+    stats = SolveStats()
+    start = time.perf_counter()
+    assert solve(problem, 0.2, stats, "test") == "user_limit"
+    assert time.perf_counter() - start < 0.2 + SOLVER_GRACE + 1.0
+    assert problem.value is None and x.value is None
+    monkeypatch.setattr(SolvingChain, "solve_via_data", real)
+    assert solve(problem, 5.0, stats, "test") == "optimal" and problem.value == 1.0
+    assert stats.solves["test"] == 2

@@ -163,11 +163,134 @@ def test_corrupt_or_foreign_cache_file_is_not_used(tmp_path: Path) -> None:
     first = train_cached("digits", cache_dir=tmp_path, progress=False, **TINY)
     path = cache_path(first.settings, tmp_path)
     path.write_bytes(b"not an npz")
-    assert train_cached("digits", cache_dir=tmp_path, progress=False, **TINY).identical(first)
+    with pytest.warns(RuntimeWarning, match="unreadable"):
+        assert train_cached("digits", cache_dir=tmp_path, progress=False, **TINY).identical(first)
     # a file written for other settings under this name (a hash collision) is retrained, not returned
     other = train_cached("digits", cache_dir=tmp_path, progress=False, **{**TINY, "seed": 7})
     path.write_bytes(cache_path(other.settings, tmp_path).read_bytes())
-    assert train_cached("digits", cache_dir=tmp_path, progress=False, **TINY).identical(first)
+    with pytest.warns(RuntimeWarning, match="other settings"):
+        assert train_cached("digits", cache_dir=tmp_path, progress=False, **TINY).identical(first)
+
+
+def _entry(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as f:
+        return {k: f[k] for k in f.files}
+
+
+def _rewrite(path: Path, arrays: dict[str, np.ndarray], checksum: str = "recompute") -> None:
+    """Write a valid .npz entry; with a correct checksum unless told otherwise ("keep" the old one, or "drop")."""
+    from nncompress.train import _checksum
+
+    arrays = dict(arrays)
+    old = arrays.pop("checksum")
+    if checksum == "recompute":
+        arrays["checksum"] = np.array(_checksum(arrays))
+    elif checksum == "keep":
+        arrays["checksum"] = old
+    np.savez(path, **arrays)
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _flip_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0x5A
+    path.write_bytes(bytes(data))
+
+
+def _empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def _nan_weights(path: Path) -> None:
+    arrays = _entry(path)
+    arrays["weight_1"] = arrays["weight_1"].copy()
+    arrays["weight_1"][0, 0] = np.nan
+    _rewrite(path, arrays)
+
+
+def _int_weights(path: Path) -> None:
+    arrays = _entry(path)
+    arrays["weight_0"] = np.round(arrays["weight_0"] * 100).astype(np.int64)
+    _rewrite(path, arrays)
+
+
+def _float32_biases(path: Path) -> None:
+    arrays = _entry(path)
+    arrays["bias_2"] = arrays["bias_2"].astype(np.float32)
+    _rewrite(path, arrays)
+
+
+def _wrong_shape(path: Path) -> None:
+    arrays = _entry(path)
+    arrays["weight_0"] = arrays["weight_0"][:, :-1]  # 63 inputs instead of 64: consistent but wrong
+    _rewrite(path, arrays)
+
+
+def _short_history(path: Path) -> None:
+    arrays = _entry(path)
+    arrays["loss_history"] = arrays["loss_history"][:-1]
+    _rewrite(path, arrays)
+
+
+def _altered_values(path: Path) -> None:
+    arrays = _entry(path)
+    arrays["weight_0"] = arrays["weight_0"] * 2.0  # plausible values, but not what training wrote
+    _rewrite(path, arrays, checksum="keep")
+
+
+def _no_checksum(path: Path) -> None:
+    _rewrite(path, _entry(path), checksum="drop")
+
+
+@pytest.mark.parametrize("corrupt, reason", [
+    (_truncate, "unreadable"), (_flip_byte, "unreadable|checksum"), (_empty, "unreadable"),
+    (_nan_weights, "NaN"), (_int_weights, "int64"), (_float32_biases, "float32"), (_wrong_shape, "weight_0"),
+    (_short_history, "loss_history"), (_altered_values, "checksum mismatch"), (_no_checksum, "no checksum"),
+])
+def test_unusable_cache_entry_is_rebuilt_with_a_warning(tmp_path: Path, corrupt, reason: str) -> None:
+    first = train_cached("digits", cache_dir=tmp_path, progress=False, **TINY)
+    path = cache_path(first.settings, tmp_path)
+    corrupt(path)
+    with pytest.warns(RuntimeWarning, match=reason):
+        rebuilt = train_cached("digits", cache_dir=tmp_path, progress=False, **TINY)
+    assert rebuilt.identical(first) and rebuilt.seconds != first.seconds  # retrained, not read
+    # the entry was replaced atomically (no temporary files left) and is used again without a warning
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = train_cached("digits", cache_dir=tmp_path, progress=False, **TINY)
+    assert again.identical(first) and again.seconds == rebuilt.seconds
+
+
+def test_cache_entry_records_a_checksum_of_its_arrays(tmp_path: Path) -> None:
+    from nncompress.train import _checksum
+
+    first = train_cached("digits", cache_dir=tmp_path, progress=False, **TINY)
+    arrays = _entry(cache_path(first.settings, tmp_path))
+    stored = str(arrays.pop("checksum"))
+    assert len(stored) == 64 and stored == _checksum(arrays)
+
+
+def test_diverged_training_is_returned_but_not_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import nncompress.train as train
+
+    real = train.train_classifier
+
+    def diverged(*args, **kwargs):
+        result = real(*args, **kwargs)
+        result.weights[0][0, 0] = np.nan
+        return result
+
+    monkeypatch.setattr(train, "train_classifier", diverged)
+    with pytest.warns(RuntimeWarning, match="not cached"):
+        r = train_cached("digits", cache_dir=tmp_path, progress=False, **TINY)
+    assert np.isnan(r.weights[0][0, 0]) and not list(tmp_path.iterdir())
 
 
 def test_unwritable_cache_warns_and_still_returns(tmp_path: Path) -> None:

@@ -28,7 +28,11 @@ expects; accuracies are computed from them in float64, the arithmetic the stabil
 Caching: :func:`train_cached` stores each result in ``<cache_dir>/<dataset>-<arch>-<hash>.npz`` keyed by all
 settings and :data:`CODE_VERSION`; loading returns exactly (bit for bit) what training returned. The cache
 directory is the argument ``cache_dir``, else the environment variable ``NNC_CACHE``, else
-``~/.cache/nncompress``.
+``~/.cache/nncompress``. Each entry records the SHA-256 of its arrays; an entry is used only when it reads
+completely, its checksum matches, its settings are the requested ones, and its arrays have the expected shapes,
+dtype float64 and finite values. Any other entry (truncated, corrupted, altered, or from an older layout) is
+treated as missing: a ``RuntimeWarning`` names it, the network is retrained and the entry replaced. Entries are
+written to a temporary file and renamed, so concurrent writers never leave half a file.
 """
 
 from __future__ import annotations
@@ -470,8 +474,21 @@ def cache_path(settings: TrainSettings, cache_dir: str | os.PathLike | None = No
     return root / f"{settings.dataset}-{settings.arch}-{settings.key()[:24]}.npz"
 
 
-def _save(result: TrainedClassifier, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+#: Version of the cache file layout (arrays, checksum); part of every checksum.
+_CACHE_FORMAT = b"nncompress.train cache v2"
+
+
+def _checksum(arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 (hex) of named arrays: names, dtypes, shapes and bytes, in sorted order of the names."""
+    digest = hashlib.sha256(_CACHE_FORMAT)
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
+        digest.update(a.tobytes())
+    return digest.hexdigest()
+
+
+def _entry_arrays(result: TrainedClassifier) -> dict[str, np.ndarray]:
     arrays: dict[str, np.ndarray] = {f"weight_{l}": w for l, w in enumerate(result.weights)}
     arrays.update({f"bias_{l}": b for l, b in enumerate(result.biases)})
     arrays.update(
@@ -479,11 +496,22 @@ def _save(result: TrainedClassifier, path: Path) -> None:
         scalars=np.array([result.train_accuracy, result.test_accuracy, result.seconds], dtype=np.float64),
         settings=np.array(result.settings.to_json()),
     )
-    # write to a temporary file in the same directory, then rename: concurrent workers never see half a file
+    return arrays
+
+
+def _save(result: TrainedClassifier, path: Path) -> None:
+    """Write a cache entry with the SHA-256 of its arrays, atomically (temporary file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = _entry_arrays(result)
+    arrays["checksum"] = np.array(_checksum(arrays))
+    # write to a temporary file in the same directory, then rename: concurrent workers never see half a file, and
+    # the last complete write wins
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp.npz")
     try:
         with os.fdopen(fd, "wb") as handle:
             np.savez(handle, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -491,21 +519,65 @@ def _save(result: TrainedClassifier, path: Path) -> None:
         raise
 
 
-def _load(path: Path, settings: TrainSettings) -> TrainedClassifier | None:
-    """The cached result, or None when the file is unreadable or was written for other settings."""
+class _UnusableEntry(Exception):
+    """A cache entry that cannot be used: unreadable, corrupted or inconsistent (the message says why)."""
+
+
+def _expected_sizes(settings: TrainSettings) -> tuple[int, ...]:
+    """Layer sizes (n_0, hidden..., n_classes) of a classifier trained on ``settings.dataset``."""
+    data = load_dataset(settings.dataset)
+    return (data.n_features, *settings.hidden, data.n_classes)
+
+
+def _load(path: Path, settings: TrainSettings) -> TrainedClassifier:
+    """The cached result, verified: checksum, settings, shapes, dtypes and finite values.
+
+    Raises
+    ------
+    _UnusableEntry
+        When the file cannot be read or fails any check; the caller treats the entry as missing.
+    """
     try:
         with np.load(path, allow_pickle=False) as f:
-            if str(f["settings"]) != settings.to_json():
-                return None
-            n_layers = len(settings.hidden) + 1
-            weights = [f[f"weight_{l}"] for l in range(n_layers)]
-            biases = [f[f"bias_{l}"] for l in range(n_layers)]
-            train_acc, test_acc, seconds = (float(v) for v in f["scalars"])
-            return TrainedClassifier(weights=weights, biases=biases, train_accuracy=train_acc,
-                                     test_accuracy=test_acc, loss_history=f["loss_history"],
-                                     ce_history=f["ce_history"], settings=settings, seconds=seconds)
-    except (OSError, KeyError, ValueError):
-        return None
+            arrays = {name: f[name] for name in f.files}  # reads (and CRC-checks) every member
+    except Exception as exc:  # truncated or corrupted zip, not an npz, object arrays, a directory, ...
+        raise _UnusableEntry(f"unreadable: {type(exc).__name__}: {' '.join(str(exc).split())}") from exc
+    if "checksum" not in arrays or arrays["checksum"].dtype.kind != "U" or arrays["checksum"].shape != ():
+        raise _UnusableEntry("no checksum recorded")
+    stored = str(arrays.pop("checksum"))
+    if _checksum(arrays) != stored:
+        raise _UnusableEntry("checksum mismatch (the file was altered or corrupted)")
+    n_layers = len(settings.hidden) + 1
+    names = {"settings", "scalars", "loss_history", "ce_history"}
+    names |= {f"weight_{l}" for l in range(n_layers)} | {f"bias_{l}" for l in range(n_layers)}
+    if set(arrays) != names:
+        raise _UnusableEntry(f"arrays {sorted(set(arrays) ^ names)} missing or unexpected")
+    if arrays["settings"].dtype.kind != "U" or str(arrays["settings"]) != settings.to_json():
+        raise _UnusableEntry("written for other settings")
+    sizes = _expected_sizes(settings)
+    expected = {f"weight_{l}": (sizes[l + 1], sizes[l]) for l in range(n_layers)}
+    expected.update({f"bias_{l}": (sizes[l + 1],) for l in range(n_layers)})
+    expected.update(loss_history=(settings.epochs,), ce_history=(settings.epochs,), scalars=(3,))
+    for name, shape in expected.items():
+        a = arrays[name]
+        if a.dtype != np.float64 or a.shape != shape:
+            raise _UnusableEntry(f"{name} is {a.dtype} {a.shape}, expected float64 {shape}")
+        if not np.all(np.isfinite(a)):
+            raise _UnusableEntry(f"{name} holds NaN or inf")
+    train_acc, test_acc, seconds = (float(v) for v in arrays["scalars"])
+    if not (0 <= train_acc <= 1 and 0 <= test_acc <= 1 and seconds >= 0):
+        raise _UnusableEntry(f"impossible accuracies or time {arrays['scalars'].tolist()}")
+    return TrainedClassifier(
+        weights=[arrays[f"weight_{l}"] for l in range(n_layers)],
+        biases=[arrays[f"bias_{l}"] for l in range(n_layers)],
+        train_accuracy=train_acc, test_accuracy=test_acc, loss_history=arrays["loss_history"],
+        ce_history=arrays["ce_history"], settings=settings, seconds=seconds,
+    )
+
+
+def _finite(result: TrainedClassifier) -> bool:
+    return all(np.all(np.isfinite(a)) for a in result.weights + result.biases + [result.loss_history,
+                                                                             result.ce_history])
 
 
 def train_cached(
@@ -526,9 +598,11 @@ def train_cached(
 ) -> TrainedClassifier:
     """:func:`train_classifier`, cached on disk under a key made of all settings and :data:`CODE_VERSION`.
 
-    The cache never changes a result: a cached file is used only when the settings stored inside it equal the
-    requested ones, and loading returns bit for bit what training returned (``seconds`` included: the time of
-    the original training).
+    The cache never changes a result: a cached file is used only when it passes every check (its SHA-256
+    checksum, the settings stored inside it equal to the requested ones, shapes, dtypes, finite values), and
+    loading returns bit for bit what training returned (``seconds`` included: the time of the original
+    training). An entry that fails a check is treated as missing: a ``RuntimeWarning`` says why, the network is
+    retrained and the entry replaced atomically.
 
     Parameters
     ----------
@@ -544,6 +618,16 @@ def train_cached(
         Retrain and overwrite the cached file.
     progress : bool, default True
         Show tqdm's bar while training.
+
+    Returns
+    -------
+    TrainedClassifier
+
+    Warns
+    -----
+    RuntimeWarning
+        When a cache entry is unusable (it is then rebuilt), when the cache cannot be written, or when training
+        gave non-finite values (such a result is returned but not cached).
     """
     if not isinstance(dataset, str):
         raise TypeError(f"dataset must be a data set name (one of {DATASETS}), got {type(dataset).__name__}")
@@ -555,15 +639,20 @@ def train_cached(
         gamma=gamma,
     )
     path = cache_path(settings, cache_dir)
-    if not refresh and path.exists():
-        cached = _load(path, settings)
-        if cached is not None:
-            return cached
+    if not refresh and os.path.lexists(path):
+        try:
+            return _load(path, settings)
+        except _UnusableEntry as exc:
+            warnings.warn(f"training cache entry {path} is unusable ({exc}); retraining and replacing it",
+                          RuntimeWarning, stacklevel=2)
     result = train_classifier(
         dataset, settings.hidden, settings.l1, settings.epochs, settings.seed, lr=settings.lr,
         momentum=settings.momentum, batch_size=settings.batch_size, milestones=settings.milestones,
         gamma=settings.gamma, progress=progress,
     )
+    if not _finite(result):  # training diverged: return it, but never cache a result that cannot be verified
+        warnings.warn(f"training gave NaN or inf values; not cached in {path}", RuntimeWarning, stacklevel=2)
+        return result
     try:
         _save(result, path)
     except OSError as exc:  # a read-only or full disk must not lose the result: warn and go on

@@ -1,4 +1,4 @@
-"""Exact compression of ReLU networks by neuron stability (seed 001: Serra, Yu, Kumar, Ramalingam 2021).
+"""Exact compression of ReLU networks by neuron stability (Serra, Yu, Kumar, Ramalingam 2021).
 
 ``find_stable_neurons`` proves which neurons of a ReLU MLP are stably active or inactive over an input box
 (MILP (1)-(6), ISA = Algorithm 1, and a faster sound pipeline); ``leo_compress`` removes them exactly (LEO++);
@@ -8,7 +8,7 @@
 from .bounds import affine_bounds, interval_bounds
 from .engine import METHODS, StabilityReport, find_stable_neurons
 from .leo import LeoResult, compress_with_report, leo_compress, verify
-from .network import check_box, check_mlp, forward, from_torch, pre_activations, to_torch
+from .network import check_box, check_mlp, fingerprint, forward, from_torch, pre_activations, to_torch
 
 __all__ = [
     "find_stable_neurons",
@@ -26,4 +26,5 @@ __all__ = [
     "pre_activations",
     "from_torch",
     "to_torch",
+    "fingerprint",
 ]

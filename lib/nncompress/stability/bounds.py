@@ -1,4 +1,4 @@
-"""Interval bounds on pre-activations over an input box (the big-M constants of MILP (1)-(4) in seed 001).
+"""Interval bounds on pre-activations over an input box (the big-M constants of MILP (1)-(4) of Serra et al. 2021).
 
 Interval arithmetic is exact for the first hidden layer over a box (each coordinate is chosen independently) and an
 over-approximation beyond. Bounds are rounded outwards by a relative margin so that floating-point rounding can never
@@ -18,6 +18,7 @@ __all__ = ["ROUNDING_MARGIN", "interval_bounds", "affine_bounds"]
 
 #: Relative outward rounding applied to every computed bound (far above float64 dot-product error for n < 10^6).
 ROUNDING_MARGIN = 1e-9
+_BLOCK_ELEMENTS = 1 << 21
 
 
 def affine_bounds(w: np.ndarray, b: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -34,10 +35,15 @@ def affine_bounds(w: np.ndarray, b: np.ndarray, lower: np.ndarray, upper: np.nda
     (ndarray, ndarray)
         Lower and upper bounds, shape (k,), widened by ``ROUNDING_MARGIN`` times the magnitude of the terms.
     """
-    pos, neg = np.maximum(w, 0.0), np.minimum(w, 0.0)
-    lo = pos @ lower + neg @ upper + b
-    hi = pos @ upper + neg @ lower + b
-    slack = ROUNDING_MARGIN * (np.abs(w) @ np.maximum(np.abs(lower), np.abs(upper)) + np.abs(b)) + 1e-300
+    lo, hi, slack = np.empty(len(b)), np.empty(len(b)), np.empty(len(b))
+    scale = np.maximum(np.abs(lower), np.abs(upper))
+    rows = max(1, _BLOCK_ELEMENTS // max(1, w.shape[1]))  # temporaries of at most a block, not three copies of w
+    for begin in range(0, len(b), rows):
+        part = slice(begin, begin + rows)
+        pos, neg = np.maximum(w[part], 0.0), np.minimum(w[part], 0.0)
+        lo[part] = pos @ lower + neg @ upper + b[part]
+        hi[part] = pos @ upper + neg @ lower + b[part]
+        slack[part] = ROUNDING_MARGIN * ((pos - neg) @ scale + np.abs(b[part])) + 1e-300
     return lo - slack, hi + slack
 
 

@@ -1,4 +1,4 @@
-r"""Finding the stable neurons of a ReLU MLP over a box (seed 001: MILP (5)-(6), ISA = Algorithm 1).
+r"""Finding the stable neurons of a ReLU MLP over a box (Serra et al. 2021, MILP (5)-(6), ISA = Algorithm 1).
 
 A neuron is *stably inactive* when :math:`y \le 0` for every valid input and *stably active* when :math:`y \ge 0`.
 Each neuron has two *states* to settle: "can it be active?" and "can it be inactive?". A state is settled either by
@@ -24,6 +24,15 @@ Methods (all return the same sets when they finish; the tests check it):
     corners are also witnesses) -> one LP relaxation per state still open (a proof when its bound says so, and its
     optimal input pushed forward as a witness for every neuron) -> a batched projected-gradient search for
     witnesses -> the ISA MILP for what is left.
+
+Deadlines and memory: ``time_limit`` holds for every phase. Solver calls get the time that is left (and are
+abandoned if HiGHS overruns it, see ``nncompress.stability.milp.solve``), loops over neurons, data rows and
+gradient steps check the clock, and a phase that starts after the deadline does nothing, so a call returns within
+the limit plus about one solver call's set-up (cvxpy's compilation) and
+``SOLVER_GRACE``: typically well under two seconds. Whatever is still open then
+stays *unknown*: a time-out never makes a neuron stable.
+Data, box corners and gradient starts are processed in blocks of at most ``BLOCK_ELEMENTS`` numbers per
+layer, so the memory of every phase stays linear in the size of the network.
 """
 
 from __future__ import annotations
@@ -38,9 +47,22 @@ import numpy as np
 from .._validation import as_float_array, as_rng, check_tolerance
 from .bounds import affine_bounds
 from .milp import SolveStats, build_milp, solve
-from .network import check_box, check_mlp, pre_activations
+from .network import _digest, check_box, check_mlp, pre_activations
 
-__all__ = ["StabilityReport", "find_stable_neurons", "METHODS"]
+__all__ = ["StabilityReport", "find_stable_neurons", "METHODS", "BLOCK_ELEMENTS"]
+
+#: The largest block (number of float64 entries, here 16 MiB) of pre-activations computed at once when data,
+#: box corners or gradient starts are pushed through the network: memory stays linear in the network's size.
+BLOCK_ELEMENTS: int = 1 << 21
+
+
+def _rows_per_block(widths: Sequence[int]) -> int:
+    """How many inputs fit in one block when the widest array of a forward pass has ``max(widths)`` columns."""
+    return max(1, BLOCK_ELEMENTS // max(1, max(widths)))
+
+
+def _expired(deadline: float) -> bool:
+    return time.perf_counter() >= deadline
 
 
 def _progress(total: int, desc: str, enabled: bool) -> Any:
@@ -71,6 +93,16 @@ class StabilityReport:
         Solves, branch-and-bound nodes and seconds per phase.
     phase_seconds : dict
         Wall-clock seconds per phase, solver time included.
+    fingerprint : str or None
+        SHA-256 of the weights, biases, input box and input constraint the report was computed for
+        (:func:`~nncompress.stability.fingerprint`); :func:`~nncompress.stability.compress_with_report`
+        refuses a report whose fingerprint does not match the network it is given.
+    lower, upper : ndarray or None
+        The input box of the analysis, shape (n_0,).
+    input_constraint : (A, b) or None
+        The extra linear constraint on the inputs, if the analysis had one.
+    timed_out : bool
+        True when the time limit stopped the analysis before every state was settled.
     """
 
     stably_active: list[np.ndarray]
@@ -81,6 +113,11 @@ class StabilityReport:
     seconds: float
     stats: SolveStats = field(default_factory=SolveStats)
     phase_seconds: dict[str, float] = field(default_factory=dict)
+    fingerprint: str | None = None
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
+    input_constraint: tuple[np.ndarray, np.ndarray] | None = None
+    timed_out: bool = False
 
     @property
     def n_stable(self) -> int:
@@ -89,7 +126,8 @@ class StabilityReport:
 
     def summary(self) -> str:
         """One line per layer: proven active / proven inactive / unknown / total."""
-        lines = [f"{self.method}: {'complete' if self.complete else 'INCOMPLETE'} in {self.seconds:.2f} s"]
+        state = "complete" if self.complete else "INCOMPLETE" + (" (time limit reached)" if self.timed_out else "")
+        lines = [f"{self.method}: {state} in {self.seconds:.2f} s"]
         for l, (a, i, u) in enumerate(zip(self.stably_active, self.stably_inactive, self.unknown)):
             lines.append(f"  layer {l}: {len(a)} stably active, {len(i)} stably inactive, {len(u)} unknown")
         return "\n".join(lines)
@@ -127,16 +165,25 @@ class _States:
     def n_open(self) -> int:
         return sum(int(self.open_active(l).sum() + self.open_inactive(l).sum()) for l in range(self.depth))
 
-    def observe(self, X: np.ndarray) -> None:
-        """Witnesses: push inputs (N, n_0) of the box through the network in float64 and record every state."""
-        X = np.clip(np.atleast_2d(X), self.lower, self.upper)  # solver outputs may sit a hair outside the box
-        if self.input_constraint is not None:  # a witness must be a valid input: A x <= b exactly
-            A, b = self.input_constraint
-            X = X[np.all(X @ A.T <= b, axis=1)]
-        self.witness_checks += len(X)
-        for l, y in enumerate(pre_activations(self.weights, self.biases, X)):
-            self.seen_active[l] |= np.any(y > self.margin, axis=0)
-            self.seen_inactive[l] |= np.any(y < -self.margin, axis=0)
+    def observe(self, X: np.ndarray, deadline: float = np.inf) -> None:
+        """Witnesses: push inputs (N, n_0) of the box through the network in float64 and record every state.
+
+        Rows go through in blocks of ``BLOCK_ELEMENTS``; after each block the clock is checked against
+        ``deadline`` (the rows left over are then skipped: fewer witnesses, never a wrong one).
+        """
+        X = np.atleast_2d(X)
+        rows = _rows_per_block([X.shape[1]] + [len(b) for b in self.biases[:-1]])
+        for begin in range(0, len(X), rows):
+            block = np.clip(X[begin:begin + rows], self.lower, self.upper)  # solver outputs may sit a hair outside
+            if self.input_constraint is not None:  # a witness must be a valid input: A x <= b exactly
+                A, b = self.input_constraint
+                block = block[np.all(block @ A.T <= b, axis=1)]
+            self.witness_checks += len(block)
+            for l, y in enumerate(pre_activations(self.weights, self.biases, block)):
+                self.seen_active[l] |= np.any(y > self.margin, axis=0)
+                self.seen_inactive[l] |= np.any(y < -self.margin, axis=0)
+            if _expired(deadline):
+                return
 
     def prove_from_bounds(self, l: int, lo: np.ndarray, hi: np.ndarray) -> None:
         """Record sound bounds of layer l and the stabilities they prove."""
@@ -164,20 +211,40 @@ class _States:
             self.prove_from_bounds(l, y_lo, y_hi)
             lo, hi = np.maximum(self.y_lower[l], 0.0), np.maximum(self.y_upper[l], 0.0)
 
-    def report(self, method: str, seconds: float, stats: SolveStats, phases: dict[str, float]) -> StabilityReport:
+    def report(self, method: str, seconds: float, stats: SolveStats, phases: dict[str, float],
+               timed_out: bool) -> StabilityReport:
         active = [np.flatnonzero(p) for p in self.never_inactive]
         inactive = [np.flatnonzero(p & ~q) for p, q in zip(self.never_active, self.never_inactive)]
         unstable = [a & b for a, b in zip(self.seen_active, self.seen_inactive)]
         unknown = [np.flatnonzero(~(u | p | q)) for u, p, q in zip(unstable, self.never_active, self.never_inactive)]
-        return StabilityReport(active, inactive, unknown, all(len(u) == 0 for u in unknown), method, seconds, stats,
-                               phases)
+        complete = all(len(u) == 0 for u in unknown)
+        return StabilityReport(
+            active, inactive, unknown, complete, method, seconds, stats, phases,
+            fingerprint=_digest(self.weights, self.biases, self.lower, self.upper, self.input_constraint),
+            lower=self.lower.copy(), upper=self.upper.copy(), input_constraint=self.input_constraint,
+            timed_out=bool(timed_out and not complete),
+        )
 
 
-def _first_layer_corners(states: _States) -> None:
-    """Layer 0 over a box is exact: the corner maximising (minimising) each pre-activation is a witness."""
+def _first_layer_corners(states: _States, deadline: float = np.inf) -> None:
+    """Layer 0 over a box is exact: the corner maximising (minimising) each pre-activation is a witness.
+
+    Over a plain box each neuron of layer 0 is settled by its own two corners (O(n_1 n_0) work, always done,
+    like the interval bounds). In deeper networks, or under an input constraint (where only the corners that
+    satisfy it count), the corners are pushed through the network as witnesses, in blocks (memory linear in
+    the network's size) until the deadline.
+    """
+    if states.input_constraint is None:
+        _first_layer_corners_single(states)
+        if states.depth < 2:
+            return
     w = states.weights[0]
-    states.observe(np.where(w > 0, states.upper, states.lower))
-    states.observe(np.where(w > 0, states.lower, states.upper))
+    rows = _rows_per_block([w.shape[1]] + [len(b) for b in states.biases[:-1]])
+    for sign in (1.0, -1.0):
+        for begin in range(0, len(w), rows):
+            if _expired(deadline):
+                return
+            states.observe(np.where(sign * w[begin:begin + rows] > 0, states.upper, states.lower))
 
 
 def _prefix_objective(milp: Any, l: int, n_prev: int) -> tuple[Any, Any]:
@@ -190,6 +257,8 @@ def _prefix_objective(milp: Any, l: int, n_prev: int) -> tuple[Any, Any]:
 def _lp_phase(states: _States, stats: SolveStats, deadline: float) -> None:
     """One LP relaxation per open state, layer by layer: a proof if its bound allows, a witness from its optimum."""
     for l in range(0 if states.input_constraint is not None else 1, states.depth):
+        if _expired(deadline):
+            return
         if not (states.open_active(l).any() or states.open_inactive(l).any()):
             continue
         lp = build_milp(states.weights, states.biases, states.lower, states.upper, states.y_lower, states.y_upper,
@@ -201,8 +270,10 @@ def _lp_phase(states: _States, stats: SolveStats, deadline: float) -> None:
                         states.progress)
         for sign in (1.0, -1.0):  # 1: can it be active (max y), -1: can it be inactive (max -y)
             for i in range(len(b)):
+                if _expired(deadline):
+                    break
                 is_open = states.open_active(l)[i] if sign > 0 else states.open_inactive(l)[i]
-                if not is_open or time.perf_counter() > deadline:
+                if not is_open:
                     continue
                 bar.update()
                 c.value = sign * w[i]
@@ -217,33 +288,59 @@ def _lp_phase(states: _States, stats: SolveStats, deadline: float) -> None:
         states.propagate_bounds(l + 1)
 
 
-def _gradient_phase(states: _States, rng: np.random.Generator, steps: int = 60, restarts: int = 2) -> None:
-    """Batched projected gradient ascent on the inputs, one start per open state and restart (torch)."""
-    import torch
+def _gradient_phase(states: _States, rng: np.random.Generator, deadline: float = np.inf, steps: int = 60,
+                    restarts: int = 2) -> None:
+    """Batched projected gradient ascent on the inputs, one start per open state and restart.
 
-    targets = [(l, i, s) for l in range(1, states.depth) for s in (1.0, -1.0)
-               for i in np.flatnonzero(states.open_active(l) if s > 0 else states.open_inactive(l))]
-    if not targets:
+    Each start climbs ``sign * y`` of its own neuron by signed-gradient steps projected onto the box (the
+    gradient by backpropagation through the ReLU layers, in float64 numpy). Starts go through in blocks of
+    ``BLOCK_ELEMENTS`` (memory linear in the network's size); every step checks the clock, and at the
+    deadline the points reached so far are observed and the phase ends.
+    """
+    if _expired(deadline):
         return
-    lower, upper = torch.from_numpy(states.lower), torch.from_numpy(states.upper)
-    ws = [torch.from_numpy(w) for w in states.weights]
-    bs = [torch.from_numpy(b) for b in states.biases]
+    layer, neuron, signs = [], [], []
+    for l in range(1, states.depth):
+        for s, mask in ((1.0, states.open_active(l)), (-1.0, states.open_inactive(l))):
+            idx = np.flatnonzero(mask)
+            layer.append(np.full(len(idx), l))
+            neuron.append(idx)
+            signs.append(np.full(len(idx), s))
+    if not layer or not sum(len(i) for i in neuron):
+        return
+    layer_of, neuron_of, sign_of = np.concatenate(layer), np.concatenate(neuron), np.concatenate(signs)
+    n_targets, n_in = len(layer_of), len(states.lower)
+    ws, bs = states.weights[:-1], states.biases[:-1]
+    top = int(layer_of.max())
+    rows = _rows_per_block([n_in] + [len(b) for b in bs])
+    step = (states.upper - states.lower) / 10
     for _ in range(restarts):
-        x = torch.from_numpy(rng.uniform(states.lower, states.upper, size=(len(targets), len(states.lower))))
-        x.requires_grad_(True)
-        step = (upper - lower) / 10
-        for t in range(steps):
-            h, ys = x, []
-            for w, b in zip(ws[:-1], bs[:-1]):
-                y = h @ w.T + b
-                ys.append(y)
-                h = torch.relu(y)
-            goal = torch.stack([s * ys[l][k, i] for k, (l, i, s) in enumerate(targets)]).sum()
-            (grad,) = torch.autograd.grad(goal, x)
-            with torch.no_grad():
-                x += step * (1 - t / steps) * torch.sign(grad)
-                x.copy_(torch.maximum(torch.minimum(x, upper), lower))
-        states.observe(x.detach().numpy())
+        for begin in range(0, n_targets, rows):
+            if _expired(deadline):
+                return
+            end = min(begin + rows, n_targets)
+            x = rng.uniform(states.lower, states.upper, size=(end - begin, n_in))
+            seeds = []  # per layer: d(goal)/d(y^l), the sign of each start's own neuron in its row
+            for l in range(top + 1):
+                k = np.flatnonzero(layer_of[begin:end] == l)
+                seed = np.zeros((end - begin, len(bs[l])))
+                seed[k, neuron_of[begin:end][k]] = sign_of[begin:end][k]
+                seeds.append(seed)
+            for t in range(steps):
+                h, ys = x, []
+                for w, b in zip(ws[:top + 1], bs[:top + 1]):
+                    y = h @ w.T + b
+                    ys.append(y)
+                    h = np.maximum(y, 0.0)
+                grad = seeds[top]
+                for l in range(top, -1, -1):  # backpropagation: d/dh^l = d/dy^l W^l, d/dy^(l-1) = d/dh^l [y > 0]
+                    grad = grad @ ws[l]
+                    if l:
+                        grad = grad * (ys[l - 1] > 0) + seeds[l - 1]
+                x = np.maximum(np.minimum(x + step * (1 - t / steps) * np.sign(grad), states.upper), states.lower)
+                if _expired(deadline):
+                    break
+            states.observe(x)
 
 
 def _isa_milp(states: _States, stats: SolveStats, deadline: float, phase: str = "milp") -> None:
@@ -256,7 +353,7 @@ def _isa_milp(states: _States, stats: SolveStats, deadline: float, phase: str = 
     """
     depth = max((l + 1 for l in range(states.depth) if states.open_active(l).any() or states.open_inactive(l).any()),
                 default=0)
-    if depth == 0:
+    if depth == 0 or _expired(deadline):
         return
     milp = build_milp(states.weights, states.biases, states.lower, states.upper, states.y_lower, states.y_upper,
                       depth=depth, input_constraint=states.input_constraint)
@@ -294,6 +391,8 @@ def _isa_milp(states: _States, stats: SolveStats, deadline: float, phase: str = 
             open_now = states.open_active(l)[idx] if sign > 0 else states.open_inactive(l)[idx]
             shown = np.round(p.value) > 0 if p.value is not None else np.zeros(len(idx), bool)
             for k in np.flatnonzero(open_now & shown & (weight.value > 0)):
+                if _expired(deadline):
+                    return
                 # the solver shows the state but float64 does not confirm it (solver tolerances on the big-M
                 # constraints): ask for this state's extreme directly, whose optimum is a clear witness unless the
                 # extreme lies within the margin of 0 (then the state can be neither proven nor witnessed)
@@ -314,6 +413,8 @@ def _baseline(states: _States, stats: SolveStats, deadline: float) -> None:
         if l == 0 and states.input_constraint is None:  # exact over a box: each neuron's corners decide
             _first_layer_corners_single(states)
             continue
+        if _expired(deadline):
+            return
         milp = build_milp(states.weights, states.biases, states.lower, states.upper, states.y_lower,
                           states.y_upper, depth=l, input_constraint=states.input_constraint)
         c, expr = _prefix_objective(milp, l, states.weights[l].shape[1])
@@ -322,9 +423,11 @@ def _baseline(states: _States, stats: SolveStats, deadline: float) -> None:
         maximise = cp.Problem(cp.Maximize(expr), milp.constraints + [expr >= rhs])
         w, b = states.weights[l], states.biases[l]
         for i in _progress_range(len(b), f"baseline, layer {l}", states.progress):
+            if _expired(deadline):
+                return
             for sign in (1.0, -1.0):
                 open_now = states.open_active(l)[i] if sign > 0 else states.open_inactive(l)[i]
-                if not open_now or time.perf_counter() > deadline:
+                if not open_now or _expired(deadline):
                     continue
                 c.value, rhs.value = sign * w[i], -delta - sign * b[i]  # sign * y_i >= -delta
                 # "is the sign decided?": a feasibility solve stops at the first point, like the paper's early exit
@@ -353,12 +456,17 @@ def _progress_range(n: int, desc: str, enabled: bool) -> Any:
 
 
 def _first_layer_corners_single(states: _States) -> None:
-    """Baseline, layer 0: exact interval bounds decide; each neuron's own corners are its witnesses."""
+    """Layer 0: exact interval bounds decide; each neuron's own corners are its witnesses (in blocks of rows)."""
+    if states.input_constraint is not None:  # a corner need not satisfy A x <= b
+        return
     w, b = states.weights[0], states.biases[0]
+    rows = _rows_per_block([w.shape[1]])
     for sign, seen in ((1.0, states.seen_active[0]), (-1.0, states.seen_inactive[0])):
-        corners = np.where(sign * w > 0, states.upper, states.lower)
-        y = np.einsum("ij,ij->i", corners, w) + b
-        seen |= sign * y > states.margin
+        for begin in range(0, len(w), rows):
+            block = w[begin:begin + rows]
+            corners = np.where(sign * block > 0, states.upper, states.lower)
+            y = np.einsum("ij,ij->i", corners, block) + b[begin:begin + rows]
+            seen[begin:begin + rows] |= sign * y > states.margin
 
 
 def find_stable_neurons(
@@ -384,11 +492,15 @@ def find_stable_neurons(
         The input box :math:`\\mathbb X`.
     X : array_like (N, n_0), optional
         Data in the box for preprocessing (Section 5.3): its forward pass settles states before any solve.
-        Ignored by ``method="baseline"``.
+        Validated for every method (shape, finite, inside the box) but not used by ``method="baseline"``.
     method : {"pipeline", "isa", "baseline"}
         See the module docstring.
     time_limit : float, optional
-        Seconds for the whole call; states still open then make their neurons ``unknown`` (``complete=False``).
+        Seconds for the whole call, held by every phase (see the module docstring): the call returns within
+        about the limit plus one solver call's set-up, with the states still open making their neurons
+        ``unknown`` (``complete=False``, ``timed_out=True``); a time-out never makes a neuron stable.
+        ``0`` calls no solver: only the interval bounds, the first layer's box corners and the first block of
+        the data run. ``None`` (the default): no limit.
     margin : float, default 1e-6
         :math:`\\delta`: witnesses need :math:`|y| > \\delta`, proofs exclude :math:`|y| \\le \\delta` on the wrong
         side, so solver tolerances below :math:`\\delta` cannot produce a false claim.
@@ -404,6 +516,7 @@ def find_stable_neurons(
     Returns
     -------
     StabilityReport
+        With the ``fingerprint`` of the network and box it holds for.
     """
     start = time.perf_counter()
     if biases is None:
@@ -426,6 +539,12 @@ def find_stable_neurons(
         if A.shape[1] != len(lower):
             raise ValueError(f"input_constraint[0] must have shape (k, {len(lower)}), got {A.shape}")
         input_constraint = (A, b)
+    if X is not None:  # validated for every method, used by all but the baseline
+        X = as_float_array(X, "X", ndim=2)
+        if X.shape[1] != len(lower):
+            raise ValueError(f"X must have shape (N, {len(lower)}), got {X.shape}")
+        if np.any(X < lower) or np.any(X > upper):
+            raise ValueError("X must lie in the box [lower, upper]")
     states, stats, phases = _States(weights, biases, lower, upper, margin, input_constraint), SolveStats(), {}
     states.progress = bool(progress)
 
@@ -438,16 +557,11 @@ def find_stable_neurons(
         phase("baseline", _baseline, states, stats, deadline)
     else:
         if X is not None:
-            X = as_float_array(X, "X", ndim=2)
-            if X.shape[1] != len(lower):
-                raise ValueError(f"X must have shape (N, {len(lower)}), got {X.shape}")
-            if np.any(X < lower) or np.any(X > upper):
-                raise ValueError("X must lie in the box [lower, upper]")
-            phase("data", states.observe, X)
+            phase("data", states.observe, X, deadline)
         phase("bounds", states.propagate_bounds)
         if method == "pipeline":
-            phase("bounds", _first_layer_corners, states)
+            phase("bounds", _first_layer_corners, states, deadline)
             phase("lp", _lp_phase, states, stats, deadline)
-            phase("gradient", _gradient_phase, states, as_rng(rng))
+            phase("gradient", _gradient_phase, states, as_rng(rng), deadline)
         phase("milp", _isa_milp, states, stats, deadline)
-    return states.report(method, time.perf_counter() - start, stats, phases)
+    return states.report(method, time.perf_counter() - start, stats, phases, timed_out=_expired(deadline))

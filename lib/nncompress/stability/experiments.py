@@ -1,4 +1,4 @@
-"""Measurements of Chapter 3 (seed 001, Section 6) on one trained classifier, as pure functions of their inputs."""
+"""Measurements of Chapter 3 (Serra et al. 2021, Section 6) on one trained classifier: pure functions of inputs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Figures 1-3 of seed 001 (Serra et al. 2021, Section 6), drawn from a sweep table (:func:`nncompress.sweep.run_sweep`
+"""Figures 1-3 of Serra et al. 2021 (Section 6), drawn from a sweep table (:func:`nncompress.sweep.run_sweep`
 with :func:`nncompress.stability.experiments.analyse_point`). Call :func:`nncompress.style.use_style` first."""
 
 from __future__ import annotations

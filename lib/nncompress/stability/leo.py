@@ -1,4 +1,4 @@
-r"""LEO++: exact compression of a ReLU MLP from its stable neurons (seed 001, Section 5 and Appendix A5).
+r"""LEO++: exact compression of a ReLU MLP from its stable neurons (Serra et al. 2021, Section 5 and Appendix A5).
 
 For each hidden layer, given a :class:`~nncompress.stability.engine.StabilityReport`:
 
@@ -11,7 +11,9 @@ For each hidden layer, given a :class:`~nncompress.stability.engine.StabilityRep
 3. A layer whose neurons are **all stable** is affine on the box (:math:`x = D(Wx' + b)`, D keeping the active
    ones) and is folded into the next layer, removing the layer. (The original LEO++ did not fold layers.)
 
-Only proven stabilities are used: an incomplete report compresses less, never wrongly.
+Only proven stabilities are used: an incomplete report compresses less, never wrongly. A report holds only for
+the network and input box it was computed for: its fingerprint is checked against the network it is applied to
+(and, when given, the box the compressed network will be used on must lie inside the report's box).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import scipy.linalg
 
 from .._validation import as_float_array, as_rng, check_size
 from .engine import StabilityReport
-from .network import check_box, check_mlp, forward
+from .network import _digest, check_box, check_mlp, forward
 
 __all__ = ["LeoResult", "leo_compress", "compress_with_report", "verify"]
 
@@ -76,34 +78,87 @@ def _dependent_active(w: np.ndarray, b: np.ndarray, active: np.ndarray, rtol: fl
 
 def leo_compress(
     weights: Sequence[Any], biases: Sequence[Any], report: StabilityReport, rtol: float = 1e-10,
-    fold_layers: bool = True,
+    fold_layers: bool = True, *, lower: Any = None, upper: Any = None,
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """LEO++ (module docstring): the compressed network as lists ``(weights, biases)``.
 
-    See :func:`compress_with_report` for the counts of what was removed.
+    See :func:`compress_with_report` for the arguments, the checks on ``report`` and the counts of what was
+    removed.
     """
-    result = compress_with_report(weights, biases, report, rtol, fold_layers)
+    result = compress_with_report(weights, biases, report, rtol, fold_layers, lower=lower, upper=upper)
     return result.weights, result.biases
+
+
+def _check_report(weights: list[np.ndarray], biases: list[np.ndarray], report: StabilityReport, lower: Any,
+                  upper: Any) -> None:
+    """Refuse a report computed for another network or for a box smaller than the one asked for."""
+    if not isinstance(report, StabilityReport):
+        raise TypeError(f"report must be a StabilityReport, got {type(report).__name__}")
+    if report.fingerprint is None or report.lower is None or report.upper is None:
+        raise ValueError("report carries no fingerprint of the network and box it holds for: compute it with "
+                         "find_stable_neurons")
+    if len(report.stably_active) != len(weights) - 1:
+        raise ValueError(f"report has {len(report.stably_active)} hidden layers, the network {len(weights) - 1}: "
+                         "it was computed for another network")
+    if len(report.lower) != weights[0].shape[1]:
+        raise ValueError(f"report was computed for {len(report.lower)} inputs, the network has "
+                         f"{weights[0].shape[1]}: it was computed for another network")
+    try:
+        domain = check_box(report.lower, report.upper, weights[0].shape[1])
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"report's input box is invalid ({exc})") from exc
+    if _digest(weights, biases, *domain, report.input_constraint) != report.fingerprint:
+        raise ValueError("report was computed for another network (or has been altered): its fingerprint does not "
+                         "match these weights, biases and the report's input box; rerun find_stable_neurons")
+    if lower is not None or upper is not None:
+        if lower is None or upper is None:
+            raise ValueError("give both lower and upper (the box the compressed network will be used on), or neither")
+        lower, upper = check_box(lower, upper, weights[0].shape[1])
+        outside = np.flatnonzero((lower < report.lower) | (upper > report.upper))
+        if len(outside):
+            raise ValueError(f"report was computed for another box: [lower, upper] leaves the report's box in "
+                             f"coordinate(s) {outside[:5].tolist()}; stabilities proven there need not hold outside")
 
 
 def compress_with_report(
     weights: Sequence[Any], biases: Sequence[Any], report: StabilityReport, rtol: float = 1e-10,
-    fold_layers: bool = True,
+    fold_layers: bool = True, *, lower: Any = None, upper: Any = None,
 ) -> LeoResult:
     """LEO++ with per-layer counts of removed neurons and connections (module docstring).
 
-    ``weights`` may be a torch ``nn.Sequential`` (then ``biases=None``); ``to_torch(result.weights,
-    result.biases)`` turns the result back into one.
+    Parameters
+    ----------
+    weights, biases : lists of arrays, or a torch ``nn.Sequential`` as ``weights`` (then ``biases=None``)
+        The network the report was computed for; ``to_torch(result.weights, result.biases)`` turns the result
+        back into a module.
+    report : StabilityReport
+        From :func:`~nncompress.stability.find_stable_neurons` on exactly this network.
+    rtol : float, default 1e-10
+        Relative tolerance for folding a stably active neuron into others (module docstring, step 2).
+    fold_layers : bool, default True
+        Fold layers whose neurons are all stably active (step 3).
+    lower, upper : array_like (n_0,) or scalars, optional
+        The box the compressed network will be used on; it must lie inside the report's box.
+
+    Returns
+    -------
+    LeoResult
+        A network equal to the input on the report's box (on its constrained part if the analysis had an
+        ``input_constraint``).
+
+    Raises
+    ------
+    ValueError
+        If the report's fingerprint does not match ``weights``, ``biases`` and the report's box (a report for
+        another network, or an altered one), if the report has none, or if ``[lower, upper]`` is not inside the
+        report's box.
     """
     if biases is None:
         from .network import from_torch
 
         weights, biases = from_torch(weights)
     weights, biases = check_mlp(weights, biases)
-    if not isinstance(report, StabilityReport):
-        raise TypeError(f"report must be a StabilityReport, got {type(report).__name__}")
-    if len(report.stably_active) != len(weights) - 1:
-        raise ValueError(f"report has {len(report.stably_active)} hidden layers, the network {len(weights) - 1}")
+    _check_report(weights, biases, report, lower, upper)
     W, B = [w.copy() for w in weights], [b.copy() for b in biases]
     original_entries = sum(w.size for w in W)
     removed, folded = [], []

@@ -1,4 +1,4 @@
-r"""The MILP of a ReLU MLP over a box, formulated with cvxpy (seed 001, constraints (1)-(4) and (7)-(12)).
+r"""The MILP of a ReLU MLP over a box, formulated with cvxpy (Serra et al. 2021, constraints (1)-(4) and (7)-(12)).
 
 For every hidden neuron i of layer l, with pre-activation bounds :math:`L \le y \le U` (from
 :mod:`nncompress.stability.bounds`, or proven tighter):
@@ -18,13 +18,15 @@ certified (it stays unknown) — the direction that cannot produce a false "stab
 
 from __future__ import annotations
 
+import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import cvxpy as cp
 import numpy as np
 
-__all__ = ["ReluMILP", "build_milp", "solve", "SolveStats"]
+__all__ = ["ReluMILP", "build_milp", "solve", "SolveStats", "SOLVER_GRACE"]
 
 
 @dataclass
@@ -122,17 +124,64 @@ def build_milp(
     return ReluMILP(x0, ys, posts, zs, constraints)
 
 
-def solve(problem: cp.Problem, time_limit: float | None, stats: SolveStats, phase: str, **options: Any) -> str:
-    """Solve with HiGHS (one thread), record statistics, and return cvxpy's status."""
-    import time
+#: Seconds a solver may run past its own time limit before :func:`solve` stops waiting for it.
+SOLVER_GRACE: float = 0.5
 
+
+def _solve_by_deadline(problem: cp.Problem, opts: dict[str, Any], deadline: float) -> bool:
+    """Compile here, run HiGHS in a worker thread, and stop waiting for it at ``deadline``.
+
+    HiGHS checks its time limit only between steps, and one presolve pass of a large dense model can take many
+    times the limit. Waiting in a separate thread (HiGHS releases the GIL while it runs) keeps the caller's
+    deadline; a run still going at the deadline is abandoned (it stops at HiGHS's next check of its own limit,
+    in the background) and its result never read. Returns False when the run was abandoned.
+    """
+    import threading
+
+    data, chain, inverse_data = problem.get_problem_data(cp.HIGHS)
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["solution"] = chain.solve_via_data(problem, data, warm_start=False, verbose=False,
+                                                       solver_opts=opts)
+        except BaseException as exc:  # handed to the caller below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name="nncompress-highs", daemon=True)
+    worker.start()
+    worker.join(max(0.0, deadline - time.perf_counter()))
+    if worker.is_alive():
+        return False
+    if "error" in outcome:
+        raise outcome["error"]
+    problem.unpack_results(outcome["solution"], chain, inverse_data)
+    return True
+
+
+def solve(problem: cp.Problem, time_limit: float | None, stats: SolveStats, phase: str, **options: Any) -> str:
+    """Solve with HiGHS (one thread), record statistics, and return cvxpy's status.
+
+    ``time_limit`` is the solver's limit in seconds; with none left (``<= 0``) nothing is solved and the status
+    is ``"user_limit"``, as for a solve stopped by its limit (nothing is learnt from either). With a finite limit
+    the call returns within the limit plus ``SOLVER_GRACE`` seconds (and cvxpy's compilation), even when
+    HiGHS overruns its own limit: such a run is abandoned and reported as ``"user_limit"``.
+    """
+    if time_limit is not None and time_limit <= 0:
+        return "user_limit"
     opts = dict(threads=1, random_seed=0, mip_rel_gap=1e-6)
     if time_limit is not None:
         opts["time_limit"] = max(float(time_limit), 0.01)
     opts.update(options)
     start = time.perf_counter()
     try:
-        problem.solve(solver=cp.HIGHS, **opts)
+        with warnings.catch_warnings():  # an inaccurate or stopped solve is reported by its status, not a warning
+            warnings.filterwarnings("ignore", message="Solution may be inaccurate", category=UserWarning)
+            if time_limit is None or not np.isfinite(time_limit):
+                problem.solve(solver=cp.HIGHS, **opts)
+            elif not _solve_by_deadline(problem, opts, start + float(time_limit) + SOLVER_GRACE):
+                stats.add(phase, time.perf_counter() - start)
+                return "user_limit"
     except cp.error.SolverError:
         stats.add(phase, time.perf_counter() - start)
         return "solver_error"

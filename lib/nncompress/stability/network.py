@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import hashlib
+
 import numpy as np
 
 from .._validation import as_float_array
 
-__all__ = ["check_mlp", "check_box", "pre_activations", "forward", "from_torch", "to_torch"]
+__all__ = ["check_mlp", "check_box", "pre_activations", "forward", "from_torch", "to_torch", "fingerprint"]
 
 
 def check_mlp(weights: Sequence[Any], biases: Sequence[Any]) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -60,6 +62,44 @@ def check_box(lower: Any, upper: Any, n_in: int) -> tuple[np.ndarray, np.ndarray
     if np.any(lower > upper):
         raise ValueError(f"lower must be <= upper in every coordinate; violated at {np.flatnonzero(lower > upper)[:5]}")
     return np.array(lower), np.array(upper)
+
+
+def fingerprint(
+    weights: Sequence[Any], biases: Sequence[Any], lower: Any, upper: Any,
+    input_constraint: tuple[Any, Any] | None = None,
+) -> str:
+    """SHA-256 (hex) of a network and the input domain of an analysis: what a stability report holds for.
+
+    The weights and biases (as float64, after :func:`~nncompress.stability.check_mlp`), the box (scalars
+    broadcast to shape (n_0,)) and the optional constraint ``A @ x <= b`` are hashed with their shapes, so two
+    fingerprints agree exactly when the same network is analysed over the same domain.
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
+    """
+    weights, biases = check_mlp(weights, biases)
+    lower, upper = check_box(lower, upper, weights[0].shape[1])
+    if input_constraint is not None:
+        A = as_float_array(input_constraint[0], "input_constraint[0]", ndim=2)
+        input_constraint = (A, as_float_array(input_constraint[1], "input_constraint[1]", shape=(A.shape[0],)))
+    return _digest(weights, biases, lower, upper, input_constraint)
+
+
+def _digest(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], lower: np.ndarray, upper: np.ndarray,
+            input_constraint: tuple[np.ndarray, np.ndarray] | None) -> str:
+    """:func:`~nncompress.stability.fingerprint` of arrays already validated (float64): hashes them without copying."""
+    digest = hashlib.sha256(b"nncompress.stability fingerprint v1")
+    arrays = [*weights, *biases, lower, upper]
+    if input_constraint is not None:
+        arrays += list(input_constraint)
+    digest.update(f"{len(weights)} layers, constraint: {input_constraint is not None}".encode())
+    for a in arrays:
+        a = np.ascontiguousarray(a, dtype=np.float64)
+        digest.update(repr(a.shape).encode())
+        digest.update(memoryview(a).cast("B"))
+    return digest.hexdigest()
 
 
 def pre_activations(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], X: np.ndarray) -> list[np.ndarray]:
