@@ -1,7 +1,8 @@
 # Build, test and benchmark the book. Every target installs what it needs into .venv first.
 #
 #   make book    execute every notebook and build the HTML book in _build/html (fails on any error or warning)
-#   make test    unit/property tests, then every notebook in smoke mode (NNC_SMOKE=1)
+#   make test    lint, unit/property tests, then every notebook in smoke mode (NNC_SMOKE=1)
+#   make lint    ruff on lib, tests and benchmarks (settings in pyproject.toml's [tool.ruff])
 #   make bench   run every benchmarks/bench_*.py (BENCH_ARGS=--quick for a smoke run)
 #   make browser-test   open every page of the built book in headless Chromium and check it (installs Chromium)
 #   make clean   remove build outputs and caches (keeps .venv); `make distclean` also removes .venv
@@ -32,10 +33,10 @@ BENCHES := $(sort $(wildcard benchmarks/bench_*.py))
 MATHJAX_VERSION := 3.2.2
 MATHJAX := book/_static/mathjax/tex-chtml.js
 
-.PHONY: help setup book test bench browser-test chromium clean distclean
+.PHONY: help setup lint book test bench browser-test chromium clean distclean
 
 help:
-	@sed -n '1,11p' Makefile
+	@sed -n '1,12p' Makefile
 
 setup: $(STAMP)
 
@@ -61,7 +62,10 @@ book: setup $(MATHJAX)
 	$(PIN_THREADS) $(RUN) $(BIN)/jupyter-book build . --all -W -n --keep-going
 	@echo "Book built: $(CURDIR)/_build/html/index.html"
 
-test: setup
+lint: setup
+	$(RUN) $(BIN)/ruff check lib tests benchmarks
+
+test: setup lint
 	MPLBACKEND=Agg $(PYTEST) tests/
 	NNC_SMOKE=1 $(PYTEST) --nbmake --nbmake-timeout=$(NB_TIMEOUT) notebooks/
 

@@ -7,15 +7,17 @@
 2. Exact check of Lemma 2: ``parity_network(n)`` evaluated on all 2^n inputs in one vectorised call against a naive
    loop evaluating the network one input at a time; both must find zero wrong outputs.
 
-Usage: ``python benchmarks/bench_depth.py [--quick]`` (``--quick`` uses smaller n, for a smoke run).
+Usage: ``python benchmarks/bench_depth.py [--quick] [--out FILE]`` (``--quick`` uses smaller n, for a smoke run). The
+figures are also written to ``benchmarks/results/bench_depth.json`` (or ``--out``).
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 
 import numpy as np
-from _timing import best_time
+from _timing import add_out_argument, best_time, run_info, write_json
 
 from nncompress.depth import (ParityPerturbation, exact_compression, hypercube, parity, parity_network,
                               random_subset, recover_parity, recovered_signs, theorem1_network)
@@ -33,7 +35,7 @@ def naive_forward(net, x: np.ndarray) -> np.ndarray:
     return out
 
 
-def bench_recovery(n: int) -> None:
+def bench_recovery(n: int) -> dict:
     subset = random_subset(n, -(-n // 2), rng=n)
     fam = ParityPerturbation.for_network(n, subset, 4.0, 5)
     cube = fam.cube()
@@ -46,9 +48,12 @@ def bench_recovery(n: int) -> None:
     print(f"  brute force over 2^n parities  {t['brute']:9.4f} s")
     print(f"  Walsh-Hadamard (fwht)          {t['fwht']:9.4f} s   ratio brute/fwht = {t['brute'] / t['fwht']:,.0f}x")
     print(f"  GF(2) elimination              {t['gf2']:9.4f} s   ratio brute/gf2  = {t['brute'] / t['gf2']:,.0f}x")
+    return {"n": n, "points": 2**n, "hidden_subset_size": len(subset), "brute_seconds": t["brute"],
+            "fwht_seconds": t["fwht"], "gf2_seconds": t["gf2"], "ratio_brute_fwht": t["brute"] / t["fwht"],
+            "ratio_brute_gf2": t["brute"] / t["gf2"]}
 
 
-def bench_parity_check(n: int) -> None:
+def bench_parity_check(n: int) -> dict:
     net = parity_network(n)
     x = hypercube(n)
     truth = parity(x)
@@ -58,14 +63,21 @@ def bench_parity_check(n: int) -> None:
     print(f"Exact check of Lemma 2 on all {2**n} inputs, n = {n} ({net.units} gates):")
     print(f"  naive per-input loop           {t_loop:9.4f} s")
     print(f"  vectorised                     {t_vec:9.4f} s   ratio loop/vectorised = {t_loop / t_vec:,.0f}x")
+    return {"n": n, "inputs": 2**n, "gates": net.units, "loop_seconds": t_loop, "vectorised_seconds": t_vec,
+            "ratio_loop_vectorised": t_loop / t_vec}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes for a smoke run")
+    add_out_argument(parser, "bench_depth")
     args = parser.parse_args()
-    bench_recovery(8 if args.quick else 14)
-    bench_parity_check(10 if args.quick else 14)
+    t_start = time.perf_counter()
+    recovery = bench_recovery(8 if args.quick else 14)
+    parity_check = bench_parity_check(10 if args.quick else 14)
+    record = {"benchmark": "bench_depth", "settings": "quick" if args.quick else "full", "lemma1_recovery": recovery,
+              "lemma2_parity_check": parity_check, "wall_seconds": time.perf_counter() - t_start, **run_info()}
+    print(f"wrote {write_json(args.out, record)}")
 
 
 if __name__ == "__main__":

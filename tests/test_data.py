@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nncompress.data import DATASETS, Dataset, load_dataset, stratified_split
+from strategies import seeds
 
 
 @pytest.mark.parametrize(
@@ -77,11 +78,11 @@ def test_datasets_constant() -> None:
     assert DATASETS == ("mnist5k", "digits")
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=50)
 @given(
     counts=st.lists(st.integers(1, 40), min_size=1, max_size=6),
     fraction=st.floats(0.05, 0.95),
-    seed=st.integers(0, 2**32 - 1),
+    seed=seeds,
 )
 def test_stratified_split_properties(counts: list[int], fraction: float, seed: int) -> None:
     y = np.repeat(np.arange(len(counts)), counts)

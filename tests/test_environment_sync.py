@@ -26,7 +26,8 @@ def normalise(spec: str) -> tuple[str, str, str]:
     """(canonical name, sorted extras, specifier set as a canonical string) of one PEP 508 requirement."""
     req = Requirement(spec)
     specifier = ",".join(sorted(str(s) for s in req.specifier))
-    return canonicalize_name(req.name), ",".join(sorted(req.extras)), specifier + (f";{req.marker}" if req.marker else "")
+    marker = f";{req.marker}" if req.marker else ""
+    return canonicalize_name(req.name), ",".join(sorted(req.extras)), specifier + marker
 
 
 def pyproject_requirements() -> set[tuple[str, str, str]]:
@@ -58,7 +59,8 @@ def test_same_requirements() -> None:
 
 def test_no_duplicate_requirements() -> None:
     names = [canonicalize_name(Requirement(e).name) for e in environment_pip_entries() if not e.startswith("-")]
-    assert len(names) == len(set(names)), f"duplicated in environment.yml: {sorted({n for n in names if names.count(n) > 1})}"
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    assert len(names) == len(set(names)), f"duplicated in environment.yml: {duplicated}"
 
 
 def test_installs_the_package_itself() -> None:

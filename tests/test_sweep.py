@@ -39,7 +39,8 @@ POINTS = sweep_grid("digits", [(5,), (4, 3)], [0.0, 1e-3], [0, 1], epochs=2)
 def test_sweep_point_normalises_and_validates() -> None:
     p = SweepPoint("digits", [100, 100], 0, np.int64(3), 5)
     assert p.hidden == (100, 100) and p.l1 == 0.0 and isinstance(p.l1, float) and p.seed == 3 and p.arch == "2x100"
-    assert p == SweepPoint("digits", (100, 100), 0.0, 3, 5) and hash(p) == hash(SweepPoint("digits", (100, 100), 0.0, 3, 5))
+    assert (p == SweepPoint("digits", (100, 100), 0.0, 3, 5)
+            and hash(p) == hash(SweepPoint("digits", (100, 100), 0.0, 3, 5)))
     assert SweepPoint("mnist5k", (100,), 1e-3, 0).epochs == DEFAULT_EPOCHS
     assert SweepPoint("digits", (3, 4), 0, 0).arch == "3-4"
     with pytest.raises(ValueError, match="'mnist5k', 'digits'"):
@@ -108,7 +109,7 @@ def test_run_sweep_validation() -> None:
         run_sweep(POINTS, echo, backend=3, progress=False)  # type: ignore[arg-type]
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20)
 @given(st.lists(st.builds(SweepPoint, st.just("digits"), st.lists(st.integers(1, 9), min_size=1, max_size=3),
                           st.floats(0, 1), st.integers(0, 99), st.integers(1, 99)), max_size=6))
 def test_run_sweep_keeps_order_and_fields(points: list[SweepPoint]) -> None:
@@ -125,6 +126,7 @@ def sequential_table(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     return run_sweep(POINTS, functools.partial(summarise, cache_dir=cache), n_jobs=1, progress=False)
 
 
+@pytest.mark.slow
 def test_loky_equals_sequential(sequential_table: pd.DataFrame, tmp_path: Path) -> None:
     analyse = functools.partial(summarise, cache_dir=str(tmp_path))  # a fresh cache: the workers retrain
     table = run_sweep(POINTS, analyse, n_jobs=2, backend="loky", progress=False)
@@ -134,6 +136,7 @@ def test_loky_equals_sequential(sequential_table: pd.DataFrame, tmp_path: Path) 
     pd.testing.assert_frame_equal(run_sweep(POINTS, analyse, progress=False), sequential_table, check_exact=True)
 
 
+@pytest.mark.slow
 def test_dask_cluster_equals_sequential(sequential_table: pd.DataFrame, tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     analyse = functools.partial(summarise, cache_dir=str(tmp_path))  # a fresh cache: the dask workers retrain

@@ -402,7 +402,7 @@ def test_bad_dataset() -> None:
         train_classifier(42, (3,))  # type: ignore[arg-type]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(
     hidden=st.lists(st.integers(1, 500), min_size=1, max_size=5).map(tuple),
     l1=st.floats(0, 1, allow_nan=False),

@@ -14,7 +14,8 @@
   and how it fails as n grows.
 """
 
-from .distill import DistillResult, distill_parity, distillation_sweep, evaluate_student, samples_to_accuracy, train_student
+from .distill import (DistillResult, distill_parity, distillation_sweep, evaluate_student, samples_to_accuracy,
+                      train_student)
 from .gadget import (count_pieces, depth2_sawtooth, gadget_network, global_compression, knot_fit, knot_fit_mse,
                      piece_lower_bound, product_network, sawtooth, window_contents, block_slices)
 from .lemma1 import (ParityRecovery, lemma1_tv_bound, recover_parity, recovered_signs, sample_tilde, tilde_pmf,

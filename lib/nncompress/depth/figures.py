@@ -111,11 +111,13 @@ def plot_gadget_fits(ax: Any, m: int, width: int, grid: int = 4097) -> None:
 
 def plot_width_sweep(ax: Any, sweep: Any, m: int, marks: dict[str, float]) -> None:
     """Depth-2 error against width: Telgarsky's lower bound and the two least-squares fits; vertical marks."""
-    ax.plot(sweep.index, sweep["front_knots"], "o-", color=PALETTE["vermillion"], label="knots on first teeth (achieved)")
+    ax.plot(sweep.index, sweep["front_knots"], "o-", color=PALETTE["vermillion"],
+            label="knots on first teeth (achieved)")
     ax.plot(sweep.index, sweep["uniform_knots"], "s-", color=PALETTE["blue"], label="uniform knots (achieved)")
     ax.plot(sweep.index, sweep["lower_bound"], "k--", label="lower bound, any depth-2 network")
     ax.axhline(1 / 12, color=PALETTE["black"], lw=0.8, alpha=0.5)
-    for (label, x), color in zip(marks.items(), (PALETTE["bluish_green"], PALETTE["reddish_purple"], PALETTE["orange"])):
+    mark_colors = (PALETTE["bluish_green"], PALETTE["reddish_purple"], PALETTE["orange"])
+    for (label, x), color in zip(marks.items(), mark_colors):
         ax.axvline(x, color=color, ls=":", label=label)
     ax.set(xscale="log", xlabel="hidden units of the depth-2 network", ylabel="mean squared error vs gadget")
     ax.legend(fontsize=8)

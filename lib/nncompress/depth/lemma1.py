@@ -7,7 +7,8 @@ Given a family of :math:`\eta`-perturbations of :math:`D_0` (direction :math:`v`
           \text{ else } x_0 - \eta v
 
 pushes :math:`D_0` forward to :math:`\tilde D`; if :math:`g` is an :math:`(\varepsilon, \mathrm{NN}_{\Lambda,d})`
-compression over :math:`D` and :math:`\eta\Lambda^d \le \Delta/4`, then :math:`D_{TV}(\tilde D, D) \le 16\varepsilon/\Delta^2`.
+compression over :math:`D` and :math:`\eta\Lambda^d \le \Delta/4`, then
+:math:`D_{TV}(\tilde D, D) \le 16\varepsilon/\Delta^2`.
 (The text prints "x = x_0 otherwise"; the proof only makes sense with :math:`x_0 - \eta v`, which we use.)
 Sampling :math:`\tilde D` costs one query of g and two of f per sample; its density is
 :math:`\tilde p(x) = p(x - \eta v)\,\mathbf 1(z(x - \eta v) = x) + p(x + \eta v)\,\mathbf 1(z(x + \eta v) = x)`.

@@ -156,7 +156,8 @@ class LayeredNetwork:
 
     @property
     def lam(self) -> float:
-        """The smallest :math:`\\Lambda` with ``self`` in :math:`\\mathrm{NN}_{\\Lambda,d}`: the largest Frobenius norm."""
+        """The smallest :math:`\\Lambda` with ``self`` in :math:`\\mathrm{NN}_{\\Lambda,d}`: the largest Frobenius
+        norm."""
         return float(self.frobenius_norms().max())
 
     def in_class(self, lam: float, depth: int) -> bool:
@@ -170,7 +171,8 @@ class LayeredNetwork:
         return float(np.prod(self.spectral_norms()))
 
     def proposition1_bound(self) -> float:
-        """:math:`\\Lambda^d` with :math:`\\Lambda` = :attr:`lam`: the bound of Proposition 1 (>= the spectral bound)."""
+        """:math:`\\Lambda^d` with :math:`\\Lambda` = :attr:`lam`: the bound of Proposition 1 (>= the spectral
+        bound)."""
         return self.lam ** self.depth
 
     # -- conversions ---------------------------------------------------------------------------------------------

@@ -96,7 +96,8 @@ def random_subset(n: int, k: int | None = None, rng: np.random.Generator | int |
 
 
 def _count_layer(n: int, subset: tuple[int, ...], offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows computing ``s - offset`` with :math:`s = \\sum_{i \\in S} (1 - x_i) / 2 = |S|/2 - \\sum_{i \\in S} x_i / 2`."""
+    """Rows computing ``s - offset`` with
+    :math:`s = \\sum_{i \\in S} (1 - x_i) / 2 = |S|/2 - \\sum_{i \\in S} x_i / 2`."""
     w = np.zeros((len(offsets), n))
     w[:, list(subset)] = -0.5
     return w, len(subset) / 2.0 - offsets
@@ -161,7 +162,8 @@ def parity_network(n: int, subset: Iterable[int] | None = None) -> LayeredNetwor
 
 
 def parity_network_depth2(n: int, subset: Iterable[int] | None = None) -> LayeredNetwork:
-    r"""The one-hidden-layer network :math:`1 + \sum_{t < |S|} e_t \operatorname{ReLU}(s - t) = (-1)^s` (:math:`|S|` gates).
+    r"""The one-hidden-layer network :math:`1 + \sum_{t < |S|} e_t \operatorname{ReLU}(s - t) = (-1)^s`
+    (:math:`|S|` gates).
 
     The direct construction that :func:`parity_network` folds; exact on the hypercube. Same parameters and return
     convention as :func:`parity_network`, with depth 2."""

@@ -157,7 +157,8 @@ class ParityPerturbation:
     @classmethod
     def for_network(cls, n: int, subset: Iterable[int] | None, lam: float, depth: int,
                     noise: float = 0.0) -> "ParityPerturbation":
-        """The family member of Theorem 1 for :func:`theorem1_network` (n, lam, depth): :math:`\\eta = \\Lambda^{-d}`."""
+        """The family member of Theorem 1 for :func:`theorem1_network` (n, lam, depth):
+        :math:`\\eta = \\Lambda^{-d}`."""
         lam = _check_lam(lam)
         depth = check_size(depth, "depth", minimum=1)
         return cls(n, check_subset(subset, check_size(n, "n", minimum=1)), lam ** (-depth), noise)

@@ -9,8 +9,8 @@ models that validate it.
 """
 
 from .experiments import (deformation_claims, deformation_sweep, experiment_rng, free_energy_curve, llc_validation,
-                          measured_switch, one_node_fits, one_node_gap, orientation_claims, orientation_sweep, phase_llcs,
-                          phase_run, predicted_switch, reversed_network)
+                          measured_switch, one_node_fits, one_node_gap, orientation_claims, orientation_sweep,
+                          phase_llcs, phase_run, predicted_switch, reversed_network)
 from .inference import (INVARIANTS, hmc_to_inference_data, invariant_draws, invariant_summary, run_ess, sample_nuts,
                         smc_to_inference_data, test_points, to_inference_data)
 from .labelling import (PhaseLabels, box_grid, effective_gradients, effective_weights, label_phases,
@@ -43,7 +43,7 @@ __all__ = [
     "PopulationTarget", "relu_population", "linear_data", "rrr_data", "rrr_population", "rrr_learning_coefficient",
     "regular_llc_exact",
     # experiments
-    "experiment_rng", "phase_run", "deformation_sweep", "deformation_claims", "orientation_claims", "one_node_fits", "one_node_gap", "measured_switch", "free_energy_curve",
-    "predicted_switch", "orientation_sweep", "llc_validation",
+    "experiment_rng", "phase_run", "deformation_sweep", "deformation_claims", "orientation_claims", "one_node_fits",
+    "one_node_gap", "measured_switch", "free_energy_curve", "predicted_switch", "orientation_sweep", "llc_validation",
     "phase_llcs",
 ]

@@ -30,9 +30,9 @@ from .model import ReluRegression, make_data, wbic_beta
 from .samplers import smc
 from .truths import deforming_pair, degenerate_pair, scaled_three_node
 
-__all__ = ["experiment_rng", "phase_run", "deformation_sweep", "deformation_claims", "orientation_claims", "one_node_fits", "one_node_gap", "measured_switch", "free_energy_curve",
-           "predicted_switch", "orientation_sweep",
-           "reversed_network", "llc_validation", "phase_llcs", "rhat_runs"]
+__all__ = ["experiment_rng", "phase_run", "deformation_sweep", "deformation_claims", "orientation_claims",
+           "one_node_fits", "one_node_gap", "measured_switch", "free_energy_curve", "predicted_switch",
+           "orientation_sweep", "reversed_network", "llc_validation", "phase_llcs", "rhat_runs"]
 
 
 def experiment_rng(seed: int, name: str) -> np.random.Generator:
@@ -105,8 +105,9 @@ def deformation_sweep(thetas: Any, ns: Any, rng: np.random.Generator | int | Non
                       n_runs: int = 4, width: int = 2, keep: Any = (), smc_kw: dict[str, Any] | None = None,
                       common_data: bool = True, progress: bool = False
                       ) -> tuple[Any, dict[tuple[float, int], dict[str, Any]]]:
-    r"""The "deforming to degeneracy" experiment (Carroll 2023, DSLT4, the first phase transition): for each angle theta of
-    :func:`~nncompress.phases.deforming_pair` and each sample size n, the fraction of posterior mass with one effective node.
+    r"""The "deforming to degeneracy" experiment (Carroll 2023, DSLT4, the first phase transition): for each angle
+    theta of :func:`~nncompress.phases.deforming_pair` and each sample size n, the fraction of posterior mass with one
+    effective node.
 
     Parameters
     ----------
@@ -290,8 +291,8 @@ def predicted_switch(thetas: Any, fraction: Any, level: float = 0.5) -> float:
 
 def reversed_network(truth: ReluNetwork) -> ReluNetwork:
     r"""The truth with every node's orientation reversed, :math:`(w_i, b_i) \to (-w_i, -b_i)`, and
-    :math:`c \to c + \sum_i q_i b_i` (Carroll 2023, DSLT3, "Orientation Reversal"). It computes the truth's function iff the
-    total gradients annihilate, :math:`\sum_i q_i w_i = 0`; otherwise it differs by the linear function
+    :math:`c \to c + \sum_i q_i b_i` (Carroll 2023, DSLT3, "Orientation Reversal"). It computes the truth's function
+    iff the total gradients annihilate, :math:`\sum_i q_i w_i = 0`; otherwise it differs by the linear function
     :math:`-(\sum_i q_i w_i) \cdot x`."""
     if not isinstance(truth, ReluNetwork):
         raise TypeError(f"truth must be a ReluNetwork, got {type(truth).__name__}")
@@ -303,8 +304,8 @@ def orientation_sweep(q3s: Any, ns: Any, rng: np.random.Generator | int | None =
                       common_data: bool = True, progress: bool = False
                       ) -> tuple[Any, dict[tuple[float, int], dict[str, Any]]]:
     r"""Orientation reversal (Carroll 2023, DSLT4, the second phase transition): a width-3 model on data from
-    :func:`~nncompress.phases.scaled_three_node` (q3 = 1 is the 3-symmetric truth, whose reversal is exact); the fractions of
-    posterior mass in the non-annihilating, annihilating, partly reversed and other configurations
+    :func:`~nncompress.phases.scaled_three_node` (q3 = 1 is the 3-symmetric truth, whose reversal is exact); the
+    fractions of posterior mass in the non-annihilating, annihilating, partly reversed and other configurations
     (:func:`~nncompress.phases.orientation_phases`) with their spread over runs; ``common_data`` as in
     :func:`deformation_sweep`."""
     import pandas as pd

@@ -10,8 +10,9 @@ and the divergence count on them:
 * ``mse``: the training mean squared error :math:`\frac1n \sum_k (y_k - f(x_k, w))^2`.
 
 :func:`sample_nuts` runs pymc's default NUTS (Hoffman and Gelman 2014) on :func:`~nncompress.phases.build_pymc_model`;
-:func:`hmc_to_inference_data` and :func:`smc_to_inference_data` put the vectorised samplers of ``nncompress.phases.samplers`` into
-the same form (for SMC, each independent run is a "chain", as pymc's ``sample_smc`` does).
+:func:`hmc_to_inference_data` and :func:`smc_to_inference_data` put the vectorised samplers of
+``nncompress.phases.samplers`` into the same form (for SMC, each independent run is a "chain", as pymc's
+``sample_smc`` does).
 """
 
 from __future__ import annotations
@@ -93,16 +94,16 @@ def to_inference_data(draws: Any, model: ReluRegression, sample_stats: dict[str,
 
 
 def hmc_to_inference_data(result: Any, model: ReluRegression, x_test: Any | None = None, **attrs: Any) -> Any:
-    """:func:`to_inference_data` for a :class:`~nncompress.phases.HMCResult` (divergences are stored per chain as a count in
-    the posterior attributes; the vectorised HMC does not record which draw diverged)."""
+    """:func:`to_inference_data` for a :class:`~nncompress.phases.HMCResult` (divergences are stored per chain as a
+    count in the posterior attributes; the vectorised HMC does not record which draw diverged)."""
     attrs = dict(attrs, divergences=int(np.sum(result.divergences)), step_size=result.step_size.tolist())
     return to_inference_data(result.draws, model, x_test=x_test, attrs=attrs)
 
 
 def smc_to_inference_data(result: Any, model: ReluRegression, beta: float | None = None, x_test: Any | None = None,
                           **attrs: Any) -> Any:
-    """:func:`to_inference_data` for the population of a :class:`~nncompress.phases.SMCResult` at checkpoint ``beta`` (the
-    largest by default): run r is chain r."""
+    """:func:`to_inference_data` for the population of a :class:`~nncompress.phases.SMCResult` at checkpoint ``beta``
+    (the largest by default): run r is chain r."""
     beta = max(result.betas) if beta is None else float(beta)
     if beta not in result.particles:
         raise ValueError(f"beta must be one of the checkpoints {result.betas}, got {beta}")

@@ -1,7 +1,7 @@
 r"""Phase labels of posterior samples, read from Chapter 4's canonical form on the input box.
 
-Every sample :math:`w` is a two-layer ReLU network (Carroll 2023, DSLT3, "Defining the Networks"). Its phase is a property of
-the *function* it computes on the box, so we read it from the canonical form of
+Every sample :math:`w` is a two-layer ReLU network (Carroll 2023, DSLT3, "Defining the Networks"). Its phase is a
+property of the *function* it computes on the box, so we read it from the canonical form of
 :mod:`nncompress.relu_symmetry.canonical` restricted to the box (Carroll 2023, DSLT3, "There are More True
 Parameters if the Input Domain is Bounded"), with explicit tolerances in natural units:
 

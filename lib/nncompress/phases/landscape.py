@@ -6,9 +6,9 @@ the truth to the model is
 
 .. math::  K(w) = \frac{1}{2\sigma^2} \, E_X\big[(f(X, w) - f_0(X))^2\big]
 
-(Carroll 2023, DSLT3, Example 3.2); the expectation is taken by the midpoint rule on an ``n_grid`` x ``n_grid`` grid, which
-is exact to :math:`O(n_{grid}^{-2})` away from kinks and :math:`O(n_{grid}^{-2})` overall for these continuous
-piecewise-linear integrands.
+(Carroll 2023, DSLT3, Example 3.2); the expectation is taken by the midpoint rule on an ``n_grid`` x ``n_grid``
+grid, which is exact to :math:`O(n_{grid}^{-2})` away from kinks and :math:`O(n_{grid}^{-2})` overall for these
+continuous piecewise-linear integrands.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ The model of DSLT4 (Carroll, *Phase Transitions in Neural Networks*, 2021): inpu
 
 .. math::  f(x, w) = c + \sum_{i=1}^{d} q_i \operatorname{ReLU}(w_i \cdot x + b_i)
 
-(Carroll 2023, DSLT3, "Defining the Networks"), independent :math:`N(0, s^2)` priors on every parameter, and the tempered
-posterior
+(Carroll 2023, DSLT3, "Defining the Networks"), independent :math:`N(0, s^2)` priors on every parameter, and the
+tempered posterior
 
 .. math::  p_\beta(w \mid D_n) \propto \varphi(w) \prod_{k=1}^n p(y_k \mid x_k, w)^\beta
 
@@ -179,7 +179,8 @@ class ReluRegression:
     chunk : int, default 4_000_000
         Largest number of (particle, node, data point) entries held in memory at once by the numpy path.
     backend : {"auto", "numba", "numpy"}, default "auto"
-        The fused numba kernel of ``nncompress.phases._kernels`` (several times faster) when numba is installed, else numpy.
+        The fused numba kernel of ``nncompress.phases._kernels`` (several times faster) when numba is installed,
+        else numpy.
 
     Notes
     -----

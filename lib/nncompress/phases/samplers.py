@@ -1,5 +1,5 @@
-r"""Vectorised samplers for the tempered posteriors of ``nncompress.phases.model``: Hamiltonian Monte Carlo over many chains at
-once, and sequential Monte Carlo (SMC) with adaptive tempering, which carries posterior mass between phases.
+r"""Vectorised samplers for the tempered posteriors of ``nncompress.phases.model``: Hamiltonian Monte Carlo over many
+chains at once, and sequential Monte Carlo (SMC) with adaptive tempering, which carries posterior mass between phases.
 
 A *target* is any object with ``dim`` and two methods returning values (P,) and gradients (P, D) for a batch of
 parameters (P, D): ``log_prior`` and ``log_lik``. The tempered density at inverse temperature :math:`\lambda` is

@@ -28,7 +28,8 @@ def plot_rank_slices(panels: list[dict[str, Any]], half_width: float = 1.0, poin
     for ax, panel in zip(np.atleast_1d(axes), panels):
         h, origin, u, v = panel["h"], *(np.asarray(panel[k], dtype=float) for k in ("origin", "u", "v"))
         ss, tt = np.meshgrid(grid, grid)
-        ranks = np.array([rank(TanhNetwork.from_vector(origin + s * u + t * v)) for s, t in zip(ss.ravel(), tt.ravel())])
+        ranks = np.array([rank(TanhNetwork.from_vector(origin + s * u + t * v))
+                          for s, t in zip(ss.ravel(), tt.ravel())])
         for k, value in enumerate(sorted(set(ranks), reverse=True)):
             mask = ranks == value
             ax.scatter(ss.ravel()[mask], tt.ravel()[mask], s=9 if value == h else 30, color=f"C{k}",

@@ -5,7 +5,8 @@ Every non-degenerate node :math:`q_i \operatorname{ReLU}(w_i \cdot x + b_i)` liv
 :math:`u_i = s_i (w_i, b_i) / \nu_i = (\hat u_i, \beta_i)`, where the orientation :math:`s_i = \pm 1` is the sign of
 the first nonzero component of :math:`w_i` (the same convention as the tanh chapter's ``generalised_sign``), so
 that two nodes have the same key exactly when they have the same activation boundary. With
-:math:`\ell_i(x) = \hat u_i \cdot x + \beta_i` and the identity :math:`\operatorname{ReLU}(-z) = \operatorname{ReLU}(z) - z`,
+:math:`\ell_i(x) = \hat u_i \cdot x + \beta_i` and the identity
+:math:`\operatorname{ReLU}(-z) = \operatorname{ReLU}(z) - z`,
 
 .. math::
     q_i \operatorname{ReLU}(w_i \cdot x + b_i) = \kappa_i \operatorname{ReLU}(\ell_i(x))
@@ -348,7 +349,8 @@ def box_regions(net: ReluNetwork, lower: Any, upper: Any, atol: float = 1e-9) ->
     Uses the stability engine's sound interval bounds (:func:`nncompress.stability.affine_bounds`) of
     :math:`z_i = w_i \cdot x + b_i` over the box, in units of distance (divided by :math:`\|w_i\|_2`):
 
-    * ``OFF`` (0): :math:`\max z_i \le` atol :math:`\|w_i\|`: the node is zero on the box (up to a sliver of depth atol);
+    * ``OFF`` (0): :math:`\max z_i \le` atol :math:`\|w_i\|`: the node is zero on the box (up to a sliver of depth
+      atol);
     * ``ON`` (2): :math:`\min z_i \ge -`atol :math:`\|w_i\|`: the node is affine on the box;
     * ``CROSSING`` (1): otherwise; the hyperplane enters the box's interior by more than atol on both sides, so its
       kink is visible there. A hyperplane that only touches the box's boundary is *not* crossing.

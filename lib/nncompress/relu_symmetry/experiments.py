@@ -24,8 +24,8 @@ __all__ = [
     "example_3_1", "example_3_3", "m_symmetric", "random_relu_network", "paired_network",
     "permute", "rescale", "reverse", "add_degenerate", "split_node", "add_linear_pair", "random_symmetry",
     "near_miss", "sampled_gap", "sampling_equivalent", "classifier_gallery", "scaling_valley",
-    "degeneracy_bowls", "degeneracy_k", "bowl_widths", "sublevel_fraction", "fisher_table", "equivalent_times", "AppliedSymmetry",
-    "symmetry_trials", "structured_network", "smaller_network_exists", "rank_trials",
+    "degeneracy_bowls", "degeneracy_k", "bowl_widths", "sublevel_fraction", "fisher_table", "equivalent_times",
+    "AppliedSymmetry", "symmetry_trials", "structured_network", "smaller_network_exists", "rank_trials",
 ]
 
 
@@ -179,7 +179,8 @@ def random_symmetry(truth: ReluNetwork, rng: np.random.Generator | int | None = 
     return AppliedSymmetry(model, tuple(ops), chosen)
 
 
-def near_miss(net: ReluNetwork, kind: str, eps: float = 1e-6, rng: np.random.Generator | int | None = None) -> ReluNetwork:
+def near_miss(net: ReluNetwork, kind: str, eps: float = 1e-6,
+              rng: np.random.Generator | int | None = None) -> ReluNetwork:
     """A network that is *not* equivalent to ``net`` but close to it: ``kind`` is 'weight' (one entry of one w_i),
     'bias' (one b_i), 'outgoing' (one q_i), 'output' (c), or 'reversal' (reverse one node without annihilation)."""
     rng = as_rng(rng)
@@ -413,7 +414,8 @@ def symmetry_trials(n_trials: int, rng: np.random.Generator | int | None = None,
     return pd.DataFrame(rows)
 
 
-def structured_network(rng: np.random.Generator | int | None, n: int, J: int, case: int) -> tuple[ReluNetwork, np.ndarray, np.ndarray]:
+def structured_network(rng: np.random.Generator | int | None, n: int, J: int,
+                       case: int) -> tuple[ReluNetwork, np.ndarray, np.ndarray]:
     """A network on J random hyperplanes (unit normals u, offsets beta; kinks from {-2, -1, 1, 1.5, 3}) whose
     linear part is built to need E = ``case`` extra nodes in the theorem of :mod:`.rank` (0: a subset sum; 1: a
     subset sum plus a multiple of one normal; 2: plus a random vector), written with a redundant linear pair.

@@ -53,7 +53,8 @@ def plot_network_1d(ax: Any, net: ReluNetwork, x: np.ndarray, title: str | None 
         raise ValueError("plot_network_1d draws networks with n = 1")
     terms = net.node_terms(x)
     for i in range(net.width):
-        ax.plot(x, terms[:, i], ls="--", lw=1.3, label=f"node {i + 1}: {net.q[i]:+g} ReLU({net.w[i, 0]:+g}x{net.b[i]:+g})")
+        ax.plot(x, terms[:, i], ls="--", lw=1.3,
+                label=f"node {i + 1}: {net.q[i]:+g} ReLU({net.w[i, 0]:+g}x{net.b[i]:+g})")
     if net.c:
         ax.axhline(net.c, color="grey", ls=":", lw=1.2, label=f"c = {net.c:g}")
     ax.plot(x, net(x), color="k", lw=2.5, alpha=0.8, label="$f(x)$")

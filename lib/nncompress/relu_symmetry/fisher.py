@@ -9,13 +9,14 @@ a sample of inputs (Appendix 1 of DSLT3 works with the same matrix). The paramet
 The gradient features are :math:`\partial_{w_i} f = q_i H(z_i) x`, :math:`\partial_{b_i} f = q_i H(z_i)`,
 :math:`\partial_{q_i} f = \operatorname{ReLU}(z_i)`, :math:`\partial_c f = 1` (H the unit step), and the rank of
 :math:`I` is the dimension of their span as functions on the box. **Proposition (predicted rank).** Let A be the
-affine functions on :math:`\mathbb{R}^n`. Group the nodes whose hyperplane crosses the box by hyperplane (:math:`\ell_g`).
-A group with a node of :math:`q_i \ne 0` spans :math:`H(\ell_g) A` modulo A (dimension n + 1, which contains
-:math:`\operatorname{ReLU}(\ell_g)`); a group of :math:`q_i = 0` nodes spans only :math:`\operatorname{ReLU}(\ell_g)`
-(dimension 1). Everything else is affine: the constant from c; all of A from a node with :math:`q_i \ne 0` that is
-always active on the box (or has :math:`w_i = 0, b_i > 0`), or from a crossing group with :math:`q \ne 0` nodes of
-both orientations (:math:`H(\ell) + H(-\ell) = 1`); the line :math:`w_i \cdot x + b_i` from an always-active node
-with :math:`q_i = 0` or a :math:`q = 0` node reversed against its group. Then
+affine functions on :math:`\mathbb{R}^n`. Group the nodes whose hyperplane crosses the box by hyperplane
+(:math:`\ell_g`). A group with a node of :math:`q_i \ne 0` spans :math:`H(\ell_g) A` modulo A (dimension n + 1,
+which contains :math:`\operatorname{ReLU}(\ell_g)`); a group of :math:`q_i = 0` nodes spans only
+:math:`\operatorname{ReLU}(\ell_g)` (dimension 1). Everything else is affine: the constant from c; all of A from a
+node with :math:`q_i \ne 0` that is always active on the box (or has :math:`w_i = 0, b_i > 0`), or from a crossing
+group with :math:`q \ne 0` nodes of both orientations (:math:`H(\ell) + H(-\ell) = 1`); the line
+:math:`w_i \cdot x + b_i` from an always-active node with :math:`q_i = 0` or a :math:`q = 0` node reversed against
+its group. Then
 
 .. math:: \operatorname{rank} I(\theta) = \dim(\text{affine span}) + \sum_g r_g, \qquad r_g \in \{n + 1, 1\},
 

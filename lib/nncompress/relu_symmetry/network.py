@@ -17,7 +17,8 @@ def relu(z: np.ndarray) -> np.ndarray:
 
 
 class ReluNetwork:
-    r"""A two-layer feed-forward ReLU network :math:`f(x) = c + \sum_{i=1}^h q_i \operatorname{ReLU}(w_i \cdot x + b_i)`.
+    r"""A two-layer feed-forward ReLU network
+    :math:`f(x) = c + \sum_{i=1}^h q_i \operatorname{ReLU}(w_i \cdot x + b_i)`.
 
     The model of Carroll (2023, DSLT3), section "Defining the Networks", has :math:`n = 2` inputs; any
     :math:`n \ge 1` works here.

@@ -31,8 +31,8 @@ def removed_connection_mask(weights: Sequence[np.ndarray], report: StabilityRepo
 
 
 def magnitude_pruning_comparison(weights: Sequence[np.ndarray], masks: Sequence[np.ndarray]) -> dict[str, float]:
-    """Would magnitude pruning (drop the smallest absolute weights first, all layers together) reach the exactly removable
-    connections?
+    """Would magnitude pruning (drop the smallest absolute weights first, all layers together) reach the exactly
+    removable connections?
 
     Returns
     -------
@@ -220,7 +220,8 @@ def compression_without_loss(table: Any, hidden: tuple[int, ...], tolerance: flo
     ok = stats[stats["acc"] >= reference - tolerance]
     best = ok["neurons"].idxmax()
     return dict(l1=float(best), accuracy=float(ok.loc[best, "acc"]), reference_accuracy=float(reference),
-                neurons_fraction=float(ok.loc[best, "neurons"]), connections_fraction=float(ok.loc[best, "connections"]))
+                neurons_fraction=float(ok.loc[best, "neurons"]),
+                connections_fraction=float(ok.loc[best, "connections"]))
 
 
 def linear_fit(x: Any, y: Any) -> dict[str, float]:

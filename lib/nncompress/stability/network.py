@@ -6,9 +6,8 @@ Hidden layers use ReLU; the last layer is affine (its softmax, if any, does not 
 
 from __future__ import annotations
 
-from typing import Any, Sequence
-
 import hashlib
+from typing import Any, Sequence
 
 import numpy as np
 

@@ -20,7 +20,8 @@ import numpy as np
 from .._validation import check_tolerance
 from .network import TanhNetwork
 
-__all__ = ["CompressionTrace", "generalised_sign", "group_sums", "cancel_exactly", "compression_trace", "compress", "rank", "is_reducible"]
+__all__ = ["CompressionTrace", "generalised_sign", "group_sums", "cancel_exactly", "compression_trace", "compress",
+           "rank", "is_reducible"]
 
 
 @dataclass(frozen=True)

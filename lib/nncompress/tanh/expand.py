@@ -23,7 +23,8 @@ def random_network(
     """
     h, n_in, n_out = check_size(h, "h"), check_size(n_in, "n_in", minimum=1), check_size(n_out, "n_out", minimum=1)
     rng = as_rng(rng)
-    return TanhNetwork(rng.normal(size=(h, n_out)), rng.normal(size=(h, n_in)), rng.normal(size=h), rng.normal(size=n_out))
+    return TanhNetwork(rng.normal(size=(h, n_out)), rng.normal(size=(h, n_in)), rng.normal(size=h),
+                       rng.normal(size=n_out))
 
 
 def random_expansion(net: TanhNetwork, h: int, rng: np.random.Generator | int | None = None) -> TanhNetwork:

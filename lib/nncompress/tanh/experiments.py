@@ -13,7 +13,8 @@ from .expand import random_expansion, random_network
 from .network import TanhNetwork
 from .proximate import proximate_compress
 
-__all__ = ["trace_table", "theorem_checks", "compress_times", "power_law_fit", "train_tanh_regression", "proximate_rank_curve"]
+__all__ = ["trace_table", "theorem_checks", "compress_times", "power_law_fit", "train_tanh_regression",
+           "proximate_rank_curve"]
 
 
 def trace_table(net: TanhNetwork, atol: float = 0.0) -> Any:

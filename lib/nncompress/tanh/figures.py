@@ -8,7 +8,8 @@ import numpy as np
 
 from .network import TanhNetwork
 
-__all__ = ["REDUCIBILITY_EXAMPLES", "plot_proximate_curves", "plot_reducibility_conditions", "plot_unit_contributions", "plot_loglog"]
+__all__ = ["REDUCIBILITY_EXAMPLES", "plot_proximate_curves", "plot_reducibility_conditions", "plot_unit_contributions",
+           "plot_loglog"]
 
 #: One two-unit network per reducibility condition of Section 3, keyed by the condition's name.
 REDUCIBILITY_EXAMPLES: dict[str, TanhNetwork] = {

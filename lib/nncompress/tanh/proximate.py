@@ -209,7 +209,8 @@ def proximate_compress(
         nearby = _greedy(net, eps)
     elif method == "exact":
         if net.width > max_exact_width:
-            raise ValueError(f"method='exact' costs O(3^h); net.width = {net.width} > max_exact_width = {max_exact_width}")
+            raise ValueError(f"method='exact' costs O(3^h); net.width = {net.width} "
+                             f"> max_exact_width = {max_exact_width}")
         nearby = _exact(net, eps)
     else:
         raise ValueError(f"method must be 'greedy' or 'exact', got {method!r}")
@@ -220,5 +221,6 @@ def proximate_compress(
 
 
 def proximate_rank(net: TanhNetwork, eps: float, method: str = "greedy", max_exact_width: int = 14) -> int:
-    """The eps-proximate rank (``method="exact"``) or an upper bound on it (``"greedy"``); see :func:`proximate_compress`."""
+    """The eps-proximate rank (``method="exact"``) or an upper bound on it (``"greedy"``); see
+    :func:`proximate_compress`."""
     return proximate_compress(net, eps, method, max_exact_width).rank

@@ -18,9 +18,7 @@ from nncompress.tanh import (
     random_network,
     rank,
 )
-
-seeds = st.integers(0, 2**32 - 1)
-dims = st.integers(1, 3)
+from strategies import dims, seeds
 
 
 def expanded(seed: int, r: int, extra: int, n: int, m: int) -> tuple[TanhNetwork, TanhNetwork]:
@@ -36,7 +34,7 @@ def sup_error(f: TanhNetwork, g: TanhNetwork, seed: int = 0) -> float:
 
 
 # -- Theorem 4.1 and 4.2 -----------------------------------------------------------------------------------------
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(seeds, st.integers(0, 6), st.integers(0, 12), dims, dims)
 def test_compress_preserves_function_and_is_optimal(seed, r, extra, n, m):
     base, net = expanded(seed, r, extra, n, m)
@@ -47,7 +45,7 @@ def test_compress_preserves_function_and_is_optimal(seed, r, extra, n, m):
     assert sup_error(small, base) <= 1e-12 * (1 + np.abs(net.a).sum() + np.abs(net.d).sum())
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(seeds, st.integers(0, 6), st.integers(0, 8), dims, dims)
 def test_compress_is_idempotent(seed, r, extra, n, m):
     _, net = expanded(seed, r, extra, n, m)
@@ -55,7 +53,7 @@ def test_compress_is_idempotent(seed, r, extra, n, m):
     assert compress(once).allclose(once, atol=0.0)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(seeds, st.integers(0, 6), st.integers(0, 8), dims, dims)
 def test_rank_invariant_under_permutation_and_sign_flips(seed, r, extra, n, m):
     _, net = expanded(seed, r, extra, n, m)
@@ -66,7 +64,7 @@ def test_rank_invariant_under_permutation_and_sign_flips(seed, r, extra, n, m):
     assert sup_error(moved, net) <= 1e-12 * (1 + np.abs(net.a).sum())
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(seeds, st.integers(0, 8), dims, dims)
 def test_random_parameters_are_incompressible(seed, h, n, m):
     net = random_network(h, n, m, seed)
@@ -74,7 +72,7 @@ def test_random_parameters_are_incompressible(seed, h, n, m):
     assert compress(net).allclose(compress(net)) and sup_error(compress(net), net) < 1e-12
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(seeds, st.integers(0, 10), dims, dims)
 def test_reducible_iff_rank_below_width(seed, extra, n, m):
     """Sussmann's theorem: the reducibility conditions (checked directly) hold iff rank < width."""
@@ -135,7 +133,7 @@ def dyadic_reducible(seed: int, h: int, n: int, m: int) -> TanhNetwork:
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(seeds, st.integers(0, 5), st.integers(1, 2), st.integers(1, 2))
 def test_rank_matches_brute_force_over_traces(seed, h, n, m):
     net = dyadic_reducible(seed, h, n, m)
@@ -206,7 +204,7 @@ def test_tolerance_sign_ignores_small_leading_component():
     assert rank(net) == 2 and rank(net, atol=1e-5) == 1
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(seeds, st.integers(1, 12), dims, dims, st.floats(1e-6, 0.3))
 def test_tolerant_compression_error_bound(seed, h, n, m, atol):
     """The documented bound atol * ((sum_i |a_i|_inf)(|x|_1 + 1) + h) holds at random inputs."""
@@ -222,7 +220,7 @@ def test_tolerant_compression_error_bound(seed, h, n, m, atol):
 
 
 # -- representation, torch, bad input ---------------------------------------------------------------------------
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=50)
 @given(seeds, st.integers(0, 6), dims, dims)
 def test_vector_and_torch_round_trips(seed, h, n, m):
     import torch

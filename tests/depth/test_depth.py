@@ -51,8 +51,7 @@ from nncompress.depth import (
 )
 from nncompress.depth.experiments import (depth2_width_sweep, lipschitz_check, local_vs_global, noisy_parity_table,
                                           parity_check, walsh_spectrum)
-
-seeds = st.integers(0, 2**32 - 1)
+from strategies import seeds
 
 
 def brute_parity(x: np.ndarray, subset) -> np.ndarray:
@@ -77,7 +76,7 @@ def test_layered_network_shapes_norms_and_torch_round_trip():
     assert np.allclose(net.slice(2, 3)(net.hidden(x)[1]), net(x))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(seed=seeds, depth=st.integers(1, 5), act=st.sampled_from(["relu", "tanh", "identity"]),
        scale=st.floats(0.1, 4.0))
 def test_proposition1_lipschitz_bound_never_violated(seed, depth, act, scale):
@@ -115,7 +114,7 @@ def test_parity_networks_exact_on_every_input(n):
     assert parity_check(n)["wrong_depth3"] == 0
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(seed=seeds, n=st.integers(1, 200))
 def test_parity_network_random_points_and_gate_count(seed, n):
     rng = np.random.default_rng(seed)
@@ -143,7 +142,7 @@ def test_hypercube_order_and_max_parity_bits():
         assert parity_network(n).lam <= lam < parity_network(n + 1).lam
 
 
-# -- Theorem 1: the separator and the family D_h --------------------------------------------------------------------------
+# -- Theorem 1: the separator and the family D_h ----------------------------------------------------------------------
 @pytest.mark.parametrize("lam,depth", [(2.0, 3), (3.0, 4), (4.0, 5), (10.0, 6)])
 def test_theorem1_network_separator_gap_and_exact_compression(lam, depth):
     n = 6
@@ -205,7 +204,7 @@ def test_lemma1_recovers_hidden_parity_exactly_from_true_compression(n):
         assert rec.subset == subset and rec.agreement == 1.0 and rec.unique
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(seed=seeds, n=st.integers(2, 7), scale=st.floats(0.0, 2.0))
 def test_lemma1_total_variation_bound(seed, n, scale):
     """D_TV(D-tilde, D_h) <= eps / theta^2 (Lemma 1's proof) for corrupted compressions g = g* + scale * r."""
@@ -229,7 +228,7 @@ def test_lemma1_total_variation_bound(seed, n, scale):
         assert tv <= 16 * eps / 4 + 1e-12
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(seed=seeds, n=st.integers(1, 7), points=st.integers(1, 60), flips=st.integers(0, 3))
 def test_parity_decoders_agree_with_brute_force(seed, n, points, flips):
     rng = np.random.default_rng(seed)
@@ -284,7 +283,7 @@ def test_every_four_layer_window_holds_a_whole_gadget():
     assert (1, 3) not in window_contents(6, 1, 2).values()  # three-layer windows can miss every gadget
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25)
 @given(seed=seeds, m=st.integers(2, 6), width=st.integers(1, 80))
 def test_piece_lower_bound_holds_for_depth2_fits(seed, m, width):
     rng = np.random.default_rng(seed)

@@ -20,6 +20,7 @@ from nncompress.stability import (
     to_torch,
     verify,
 )
+from strategies import seeds
 
 
 def random_net(rng: np.random.Generator, sizes: list[int], shift: float = 2.0):
@@ -68,8 +69,8 @@ def exact_extremes(weights, biases, lower, upper):
     return mins, maxs
 
 
-@settings(max_examples=12, deadline=None)
-@given(st.integers(0, 2**32 - 1), st.sampled_from([[2, 5, 4, 1], [2, 4, 4, 3, 2], [3, 6, 5, 1]]))
+@settings(max_examples=12)
+@given(seeds, st.sampled_from([[2, 5, 4, 1], [2, 4, 4, 3, 2], [3, 6, 5, 1]]))
 def test_all_methods_agree_with_exact_enumeration(seed, sizes):
     rng = np.random.default_rng(seed)
     weights, biases = random_net(rng, sizes)
@@ -81,15 +82,17 @@ def test_all_methods_agree_with_exact_enumeration(seed, sizes):
         report = find_stable_neurons(weights, biases, lower, upper, X=X, method=method)
         for l in range(len(sizes) - 2):
             band = (np.abs(maxs[l]) <= 1e-6) | (np.abs(mins[l]) <= 1e-6)  # margin cases may stay unknown
-            assert set(report.stably_inactive[l]) - set(np.flatnonzero(band)) == set(np.flatnonzero((maxs[l] < 0) & ~band))
-            assert set(report.stably_active[l]) - set(np.flatnonzero(band)) == set(np.flatnonzero((mins[l] > 0) & ~band))
+            assert (set(report.stably_inactive[l]) - set(np.flatnonzero(band))
+                    == set(np.flatnonzero((maxs[l] < 0) & ~band)))
+            assert (set(report.stably_active[l]) - set(np.flatnonzero(band))
+                    == set(np.flatnonzero((mins[l] > 0) & ~band)))
             assert set(report.unknown[l]) <= set(np.flatnonzero(band))
         if report.complete:
             assert sum(len(u) for u in report.unknown) == 0
 
 
-@settings(max_examples=25, deadline=None)
-@given(st.integers(0, 2**32 - 1), st.integers(2, 4), st.integers(2, 8), st.integers(1, 3), st.floats(0.0, 3.0))
+@settings(max_examples=25)
+@given(seeds, st.integers(2, 4), st.integers(2, 8), st.integers(1, 3), st.floats(0.0, 3.0))
 def test_leo_is_exact_on_the_box(seed, n0, width, depth, shift):
     rng = np.random.default_rng(seed)
     weights, biases = random_net(rng, [n0] + [width] * depth + [2], shift)

@@ -10,9 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nncompress.tanh import TanhNetwork, compress, proximate_compress, proximate_rank, random_network, rank
+from strategies import seeds
 from test_tanh import set_partitions
-
-seeds = st.integers(0, 2**32 - 1)
 
 
 def check_result(net: TanhNetwork, eps: float, method: str) -> int:
@@ -25,7 +24,7 @@ def check_result(net: TanhNetwork, eps: float, method: str) -> int:
     return result.rank
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=120)
 @given(seeds, st.integers(0, 6), st.integers(1, 2), st.integers(1, 2), st.floats(0.0, 1.5))
 def test_greedy_and_exact_are_sound_and_ordered(seed, h, n, m, eps):
     net = random_network(h, n, m, seed)
@@ -33,7 +32,7 @@ def test_greedy_and_exact_are_sound_and_ordered(seed, h, n, m, eps):
     assert exact <= greedy <= rank(net)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(seeds, st.integers(0, 6))
 def test_zero_radius_gives_the_rank(seed, h):
     net = random_network(h, rng=seed)
@@ -42,7 +41,7 @@ def test_zero_radius_gives_the_rank(seed, h):
         assert proximate_rank(w, 0.0, "exact") == proximate_rank(w, 0.0) == rank(w)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(seeds, st.integers(1, 6))
 def test_exact_is_monotone_in_eps(seed, h):
     net = random_network(h, rng=seed)
@@ -85,7 +84,7 @@ def brute_force_proximate_rank(net: TanhNetwork, eps: float) -> int:
     return best
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=80)
 @given(seeds, st.integers(0, 5), st.integers(1, 2), st.floats(0.01, 1.2))
 def test_exact_matches_brute_force_over_traces(seed, h, n, eps):
     net = random_network(h, n, 1, seed)

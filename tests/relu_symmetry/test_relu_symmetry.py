@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -32,6 +31,7 @@ from nncompress.relu_symmetry.experiments import (
     paired_network,
     permute,
     random_relu_network,
+    rank_trials,
     random_symmetry,
     rescale,
     reverse,
@@ -41,11 +41,8 @@ from nncompress.relu_symmetry.experiments import (
     split_node,
     structured_network,
     symmetry_trials,
-    rank_trials,
 )
-
-seeds = st.integers(0, 2**32 - 1)
-dims = st.integers(1, 3)
+from strategies import dims, seeds
 
 
 # -- the network ----------------------------------------------------------------------------------------------------
@@ -89,7 +86,7 @@ def test_vector_and_torch_round_trip():
         ReluNetwork.from_torch(torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 1)))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(seeds, st.integers(0, 8), dims)
 def test_canonical_form_computes_the_network(seed, h, n):
     rng = np.random.default_rng(seed)
@@ -101,7 +98,7 @@ def test_canonical_form_computes_the_network(seed, h, n):
 
 
 # -- symmetries => equivalent and correctly classified ----------------------------------------------------------------
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=120)
 @given(seeds, st.integers(1, 6), dims, st.integers(0, 3), st.integers(0, 2))
 def test_random_group_element_is_equivalent_and_classified(seed, pairs, n, n_degenerate, n_splits):
     rng = np.random.default_rng(seed)
@@ -124,7 +121,7 @@ def test_random_group_element_is_equivalent_and_classified(seed, pairs, n, n_deg
     assert "EQUIVALENT" in str(report)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(seeds, st.integers(1, 8), dims)
 def test_permutation_and_scaling_are_recovered(seed, h, n):
     rng = np.random.default_rng(seed)
@@ -164,7 +161,7 @@ def test_cancelling_pair_outside_the_posts_list():
 
 
 # -- near misses => not equivalent ------------------------------------------------------------------------------------
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(seeds, st.integers(1, 6), dims, st.sampled_from(["weight", "bias", "outgoing", "output", "reversal"]),
        st.floats(1e-6, 1.0))
 def test_perturbations_are_not_equivalent(seed, h, n, kind, eps):
@@ -177,7 +174,7 @@ def test_perturbations_are_not_equivalent(seed, h, n, kind, eps):
     assert "NOT equivalent" in str(report)
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=80)
 @given(seeds, st.integers(0, 5), dims, st.booleans())
 def test_equivalent_agrees_with_dense_sampling(seed, h, n, symmetric):
     rng = np.random.default_rng(seed)
@@ -214,7 +211,7 @@ def test_partition_keys_bounds_diameter():
 
 
 # -- ReLU rank: minimality by exhaustive search ------------------------------------------------------------------------
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(seeds, st.integers(1, 2), st.integers(0, 3), st.integers(0, 2))
 def test_relu_rank_is_minimal_by_exhaustive_search(seed, n, J, case):
     rng = np.random.default_rng(seed)
@@ -229,7 +226,7 @@ def test_relu_rank_is_minimal_by_exhaustive_search(seed, n, J, case):
         assert not smaller_network_exists(net, u, beta, r - 1, x)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25)
 @given(seeds, st.integers(2, 3), st.integers(1, 6), st.integers(0, 2))
 def test_milp_agrees_with_enumeration(seed, n, J, case):
     rng = np.random.default_rng(seed)
@@ -282,7 +279,7 @@ def test_box_symmetries_of_the_post():
     assert equivalent_on_box(on, affine, [-1, -1], [1, 1]) and not equivalent(on, affine)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(seeds, st.integers(1, 6), st.integers(1, 2), st.booleans())
 def test_equivalent_on_box_agrees_with_sampling_in_the_box(seed, h, n, symmetric):
     rng = np.random.default_rng(seed)

@@ -18,8 +18,7 @@ from nncompress.rank_regions import (
     relax_to_length,
 )
 from nncompress.tanh import TanhNetwork, random_expansion, random_network, rank
-
-seeds = st.integers(0, 2**32 - 1)
+from strategies import seeds
 
 
 def projector(subspace: Subspace) -> np.ndarray:
@@ -96,7 +95,7 @@ def test_inclusion_subspaces_lie_in_bounded_rank_region(h, n, m):
             assert rank(w) <= r
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(seeds, st.integers(1, 5), st.integers(1, 2), st.integers(1, 2))
 def test_inclusion_bounded_rank_region_lies_in_union(seed, h, n, m):
     """Theorem 5.1, inclusion of B_r in the union: a parameter of rank r' <= r lies in some component, found both
@@ -114,7 +113,7 @@ def test_inclusion_bounded_rank_region_lies_in_union(seed, h, n, m):
         assert not any(s.contains(w) for s in bounded_rank_subspaces(h, r_true - 1, n, m))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(seeds, st.integers(1, 5), st.integers(1, 2), st.integers(1, 2))
 def test_distance_matches_minimum_over_components(seed, h, n, m):
     w = random_network(h, n, m, seed)

@@ -37,6 +37,7 @@ def test_trace_table_names_each_fate():
         trace_table(random_network(2, 2, 1, rng=0))
 
 
+@pytest.mark.slow
 def test_training_is_reproducible_and_fits():
     rng = np.random.default_rng(0)
     x = rng.uniform(-2, 2, size=(64, 1))
