@@ -38,14 +38,11 @@ nutpie's numba cache is warm).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from _timing import run_info, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "bench_phases.json"
@@ -202,12 +199,8 @@ def main() -> None:
     record = {"settings": "quick" if q else "full", "n": data.n, "width": 2, "beta": 1.0, "theta": 0.6,
               "seed": args.seed, "invariants": list(INVARIANTS), "rows": rows, "skipped": skipped,
               "ratios_vs_pymc_nuts": {r["sampler"]: r["ratio_vs_pymc_nuts"] for r in rows[1:]},
-              "wall_seconds": time.perf_counter() - t_start, "machine": platform.machine(), "cpus": os.cpu_count(),
-              "python": sys.version.split()[0]}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=1))
-    os.replace(tmp, args.out)
+              "wall_seconds": time.perf_counter() - t_start, **run_info()}
+    write_json(args.out, record)
     print(f"\nwrote {args.out} ({record['wall_seconds']:.0f} s)")
 
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
-import sys
 import time
 from pathlib import Path
+
+from _timing import run_info, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "05_phase_transitions.ipynb"
@@ -135,14 +135,10 @@ def main() -> None:
                        "values": vals})
         print(f"{name:48s} {worst:8.3f} {str(holds):>6s}")
     out = args.out or DEFAULT_OUT
-    out.parent.mkdir(parents=True, exist_ok=True)
     record = {"seeds": list(seeds), "settings": "smoke" if args.quick else "full", "ns": [n0, n1],
               "summary": summary, "claims": claims, "per_seed": {str(s): per_seed[s] for s in seeds},
-              "wall_seconds": time.perf_counter() - t0, "jobs": args.jobs, "machine": platform.machine(),
-              "cpus": os.cpu_count(), "python": sys.version.split()[0]}
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=1))
-    os.replace(tmp, out)
+              "wall_seconds": time.perf_counter() - t0, "jobs": args.jobs, **run_info()}
+    write_json(out, record)
     print(f"\nwrote {out} ({record['wall_seconds']:.0f} s)")
 
 
