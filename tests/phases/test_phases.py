@@ -325,3 +325,51 @@ def test_linear_regression_target_protocol() -> None:
     lin = LinearRegression(np.eye(3), np.array([1.0, 2.0, 3.0]))
     ll, g = lin.log_lik(np.array([[1.0, 2.0, 3.0]]))
     assert ll[0] == pytest.approx(-1.5 * math.log(2 * math.pi)) and np.allclose(g, 0)
+
+
+def test_experiment_rng_depends_only_on_seed_and_name():
+    from nncompress.phases import experiment_rng
+
+    a = experiment_rng(7, "deformation-1000").integers(2**31, size=5)
+    assert np.array_equal(a, experiment_rng(7, "deformation-1000").integers(2**31, size=5))
+    assert not np.array_equal(a, experiment_rng(7, "orientation-1000").integers(2**31, size=5))
+    assert not np.array_equal(a, experiment_rng(8, "deformation-1000").integers(2**31, size=5))
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="seed"):
+            experiment_rng(bad, "x")
+    with pytest.raises(TypeError, match="name"):
+        experiment_rng(1, "")
+
+
+@pytest.mark.parametrize("frac", [0.0, 0.5, 0.88])
+def test_best_affine_fit_is_the_counted_one_node_phase(frac):
+    """The fit with an affine part is a width-2 network with one effective node on the box, its K is the reported
+    one, and it fits at least as well as a single node without the affine part."""
+    truth = deforming_pair(np.pi / 2 * frac)
+    plain, k_plain = best_fit(truth, 1, rng=0, n_starts=3)
+    net, k = best_fit(truth, 1, rng=0, n_starts=3, affine=True)
+    theta = from_network(net)
+    assert net.width == 2
+    assert population_loss(theta[None], truth, 2, n_grid=81)[0] == pytest.approx(k, rel=1e-9, abs=1e-12)
+    assert label_phases(theta[None], 2).n_effective.tolist() == [1]
+    assert k <= k_plain + 1e-9
+    if frac == 0.0:  # the affine part absorbs most of the second kink's linear trend
+        assert k < 0.2 * k_plain
+
+
+def test_deformation_claims_read_the_posterior_rows():
+    import pandas as pd
+
+    from nncompress.phases import deformation_claims
+
+    thetas = np.pi / 2 * np.array([0.0, 0.5, 0.75, 1.0])
+    rows = []
+    for n, frac in ((100, [0.1, 0.4, 0.6, 0.9]), (1000, [0.0, 0.1, 0.2, 0.8])):
+        for t, f in zip(thetas, frac):
+            rows.append({"theta": t, "n": n, "temperature": "posterior (beta = 1)", "one_node": f})
+            rows.append({"theta": t, "n": n, "temperature": "WBIC (beta = 1/log n)", "one_node": 1.0})
+    c = deformation_claims(pd.DataFrame(rows))
+    assert c["rise_100"] == pytest.approx(0.8) and c["rise_1000"] == pytest.approx(0.8)
+    assert c["mid_100"] == pytest.approx(0.6) and c["mid_drop"] == pytest.approx(0.4)
+    assert c["switch_frac_100"] == pytest.approx((0.5 + 0.25 * (0.1 / 0.2)))  # between 0.5 and 0.75 pi/2
+    assert 0.75 < c["switch_frac_1000"] < 1.0
