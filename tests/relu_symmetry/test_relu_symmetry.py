@@ -184,7 +184,11 @@ def test_equivalent_agrees_with_dense_sampling(seed, h, n, symmetric):
     else:
         model = random_symmetry(truth, rng, pairs=False).model
         model = ReluNetwork(model.w, model.b, model.q + rng.normal(scale=1e-3, size=model.width), model.c)
-    assert equivalent(model, truth) == sampling_equivalent(model, truth, rng=rng) == symmetric or (
+    # sample a box that every node's activation boundary crosses well inside (twice the largest distance of a
+    # boundary from the origin), so that a perturbed node is active on part of it and the yardstick can see it
+    dist = [np.abs(net.b) / np.maximum(np.linalg.norm(net.w, axis=1), 1e-300) for net in (model, truth)]
+    radius = 10.0 + 2.0 * float(np.max(np.concatenate(dist), initial=0.0))
+    assert equivalent(model, truth) == sampling_equivalent(model, truth, radius=radius, rng=rng) == symmetric or (
         h == 0 and not symmetric and equivalent(model, truth))
 
 
