@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["as_float_array", "as_rng", "check_tolerance", "check_size"]
+__all__ = ["as_float_array", "as_inputs", "as_rng", "check_tolerance", "check_tolerances", "check_nonnegative",
+           "check_size", "check_widths", "check_seed"]
 
 
 def as_float_array(
@@ -62,6 +63,18 @@ def as_float_array(
     return arr
 
 
+def as_inputs(x: Any, n_in: int, name: str = "x") -> np.ndarray:
+    """A batch of inputs as a float64 array of shape (N, n_in); a 1-D array is N scalar inputs when n_in = 1."""
+    x = as_float_array(x, name, ndim=(1, 2))
+    if x.ndim == 1:
+        if n_in != 1:
+            raise ValueError(f"{name} must have shape (N, {n_in}), got {x.shape}")
+        x = x[:, None]
+    if x.shape[1] != n_in:
+        raise ValueError(f"{name} must have shape (N, {n_in}), got {x.shape}")
+    return x
+
+
 def check_tolerance(value: Any, name: str = "atol") -> float:
     """Return a tolerance as a float after checking it is a finite number >= 0."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -70,6 +83,36 @@ def check_tolerance(value: Any, name: str = "atol") -> float:
     if not np.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be finite and >= 0, got {value}")
     return value
+
+
+def check_tolerances(atol: Any, rtol: Any) -> tuple[float, float]:
+    """Return ``(atol, rtol)`` as floats after checking each is a finite number >= 0 (naming the argument)."""
+    return check_tolerance(atol, "atol"), check_tolerance(rtol, "rtol")
+
+
+def check_nonnegative(value: Any, name: str, *, positive: bool = False) -> float:
+    """Return a finite real number >= 0 (> 0 with ``positive=True``) as a float, or raise naming ``name``."""
+    value = check_tolerance(value, name)
+    if positive and value == 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+    return value
+
+
+def check_widths(hidden: Any, name: str = "hidden") -> tuple[int, ...]:
+    """Return a sequence of layer widths (integers >= 1) as a tuple, or raise naming ``name``."""
+    if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
+        raise TypeError(f"{name} must be a sequence of layer widths (ints), got {type(hidden).__name__}")
+    return tuple(check_size(n, name, minimum=1) for n in hidden)
+
+
+def check_seed(seed: Any) -> int:
+    """Return a seed (an integer >= 0, e.g. part of a cache key) as an int, or raise."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an int (it is part of the cache key), got {type(seed).__name__}")
+    seed = int(seed)
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    return seed
 
 
 def check_size(value: Any, name: str, *, minimum: int = 0) -> int:

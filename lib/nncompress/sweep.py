@@ -25,9 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
-from ._validation import check_size
+from ._validation import check_nonnegative, check_seed, check_size, check_widths
 from .data import DATASETS
-from .train import DEFAULT_EPOCHS, TrainedClassifier, _check_hidden, _check_real, _check_seed, train_cached
+from .train import DEFAULT_EPOCHS, TrainedClassifier, train_cached
 
 __all__ = ["SweepPoint", "arch_name", "sweep_grid", "train_point", "run_sweep"]
 
@@ -63,11 +63,11 @@ class SweepPoint:
             raise TypeError(f"dataset must be a data set name (one of {DATASETS}), got {type(self.dataset).__name__}")
         if self.dataset not in DATASETS:
             raise ValueError(f"dataset must be one of {', '.join(map(repr, DATASETS))}; got {self.dataset!r}")
-        object.__setattr__(self, "hidden", _check_hidden(self.hidden))
+        object.__setattr__(self, "hidden", check_widths(self.hidden))
         if not self.hidden:
             raise ValueError("hidden must list at least one hidden layer width")
-        object.__setattr__(self, "l1", _check_real(self.l1, "l1"))
-        object.__setattr__(self, "seed", _check_seed(self.seed))
+        object.__setattr__(self, "l1", check_nonnegative(self.l1, "l1"))
+        object.__setattr__(self, "seed", check_seed(self.seed))
         object.__setattr__(self, "epochs", check_size(self.epochs, "epochs", minimum=1))
 
     @property
@@ -79,7 +79,7 @@ class SweepPoint:
 def arch_name(hidden: Sequence[int]) -> str:
     """Section 6's ``L x n`` name of an architecture: ``"2x100"`` for ``(100, 100)``; widths joined by '-' when they
     differ (``"100-50"``)."""
-    hidden = _check_hidden(hidden)
+    hidden = check_widths(hidden)
     if not hidden:
         raise ValueError("hidden must list at least one hidden layer width")
     if len(set(hidden)) == 1:

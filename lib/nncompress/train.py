@@ -41,7 +41,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import numbers
 import os
 import tempfile
 import time
@@ -52,7 +51,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._validation import as_float_array, check_size, check_tolerance
+from ._validation import as_float_array, check_nonnegative, check_seed, check_size, check_widths
 from .data import DATASETS, Dataset, load_dataset
 
 __all__ = [
@@ -76,28 +75,6 @@ CODE_VERSION: str = "train-v1"
 #: one network trains in about 8-10 s on one CPU core. The l1-penalised objective still creeps down after that
 #: (subgradient SGD), and the count of data-stable neurons grows slowly with longer training.
 DEFAULT_EPOCHS: int = 160
-
-
-def _check_hidden(hidden: Any) -> tuple[int, ...]:
-    if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
-        raise TypeError(f"hidden must be a sequence of layer widths (ints), got {type(hidden).__name__}")
-    return tuple(check_size(n, "hidden", minimum=1) for n in hidden)
-
-
-def _check_real(value: Any, name: str, *, positive: bool = False) -> float:
-    value = check_tolerance(value, name)
-    if positive and value == 0:
-        raise ValueError(f"{name} must be > 0, got {value}")
-    return value
-
-
-def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an int (it is part of the cache key), got {type(seed).__name__}")
-    seed = int(seed)
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    return seed
 
 
 @dataclass(frozen=True)
@@ -142,20 +119,20 @@ class TrainSettings:
         if not isinstance(self.dataset, str) or not self.dataset:
             raise TypeError(f"dataset must be a non-empty string, got {self.dataset!r}")
         setter = object.__setattr__
-        setter(self, "hidden", _check_hidden(self.hidden))
-        setter(self, "l1", _check_real(self.l1, "l1"))
+        setter(self, "hidden", check_widths(self.hidden))
+        setter(self, "l1", check_nonnegative(self.l1, "l1"))
         setter(self, "epochs", check_size(self.epochs, "epochs", minimum=1))
-        setter(self, "seed", _check_seed(self.seed))
-        setter(self, "lr", _check_real(self.lr, "lr", positive=True))
-        setter(self, "momentum", _check_real(self.momentum, "momentum"))
+        setter(self, "seed", check_seed(self.seed))
+        setter(self, "lr", check_nonnegative(self.lr, "lr", positive=True))
+        setter(self, "momentum", check_nonnegative(self.momentum, "momentum"))
         setter(self, "batch_size", check_size(self.batch_size, "batch_size", minimum=1))
         if isinstance(self.milestones, (str, bytes)) or not hasattr(self.milestones, "__iter__"):
             raise TypeError(f"milestones must be a sequence of fractions in [0, 1], got {self.milestones!r}")
-        milestones = tuple(_check_real(m, "milestones") for m in self.milestones)
+        milestones = tuple(check_nonnegative(m, "milestones") for m in self.milestones)
         if any(m > 1 for m in milestones):
             raise ValueError(f"milestones must be fractions in [0, 1], got {milestones}")
         setter(self, "milestones", milestones)
-        setter(self, "gamma", _check_real(self.gamma, "gamma", positive=True))
+        setter(self, "gamma", check_nonnegative(self.gamma, "gamma", positive=True))
         if not isinstance(self.code_version, str):
             raise TypeError("code_version must be a string")
 
@@ -276,7 +253,7 @@ def build_classifier(
     from torch import nn
 
     n_in, n_out = check_size(n_in, "n_in", minimum=1), check_size(n_out, "n_out", minimum=1)
-    hidden = _check_hidden(hidden)
+    hidden = check_widths(hidden)
     if dtype is None:
         dtype = torch.float64 if weights is not None else torch.float32
     sizes = (n_in, *hidden, n_out)

@@ -150,3 +150,21 @@ def test_bad_inputs():
         distance_to_bounded_rank(random_network(14, rng=0), 2)
     with pytest.raises(ValueError, match="r must be"):
         relax_to_length(canonical_trace(random_network(3, rng=0)), 2)
+
+
+@settings(max_examples=40)
+@given(seeds, st.integers(2, 5), st.integers(1, 2), st.integers(1, 2), st.integers(-3, 3))
+def test_containment_follows_the_scale(seed, h, n, m, k):
+    """A projection onto a component is contained exactly at every scale 10**k; a relative 1e-6 move of an entry
+    that enters an equation leaves the component even with rtol = 1e-12; a move of a few ulps stays within rtol."""
+    rng = np.random.default_rng(seed)
+    s = bounded_rank_subspaces(h, int(rng.integers(0, h)), n, m, maximal=True)[0]
+    p = s.project(10.0**k * rng.normal(size=s.ambient_dim))
+    assert s.contains(p)
+    free = np.all(np.abs(s.constraints) == 0, axis=0)  # entries in no equation
+    i = int(rng.choice(np.flatnonzero(~free)))
+    scale = float(np.max(np.abs(p)))
+    for step, inside in ((1e-6 * scale, False), (4 * np.finfo(float).eps * scale, True)):
+        moved = p.copy()
+        moved[i] += step
+        assert s.contains(moved, rtol=1e-12) is inside

@@ -44,6 +44,12 @@ def test_slice_intersection():
     assert directions.shape == (1, 2) and abs(directions[0, 0] + directions[0, 1]) < 1e-12
     shifted = origin + np.eye(7)[2] * 0.5  # c1 = 0.5, c2 = 0: the plane misses (b2, c2) = -(b1, c1)
     assert slice_intersection(merge, shifted, u, v) is None
+    for k in range(-3, 4):  # the decisions are relative: the same at every scale of the plane
+        scale = 10.0**k
+        point, directions = slice_intersection(merge, scale * origin, scale * u, scale * v)
+        assert directions.shape == (1, 2) and abs(point.sum()) < 1e-12  # b2 = -b1: s + t = 0
+        assert slice_intersection(merge, scale * shifted, scale * u, scale * v) is None
+        assert slice_intersection(merge, scale * origin + 1e-6 * scale * np.eye(7)[2], scale * u, scale * v) is None
 
 
 def test_distance_table_orders_the_norms():

@@ -20,7 +20,6 @@ from nncompress.relu_symmetry import (
     relu_rank,
     uniform_inputs,
 )
-from nncompress.relu_symmetry.canonical import partition_keys
 from nncompress.relu_symmetry.experiments import (
     add_degenerate,
     add_linear_pair,
@@ -201,17 +200,48 @@ def test_tolerance_near_ties_both_sides():
         assert equivalent(kinked, truth, atol=1e-9) is expected
         const = ReluNetwork([[1.0, 0.0]], [0.5], [2.0], delta)
         assert equivalent(const, truth, atol=1e-9) is expected
-    assert not equivalent(ReluNetwork([[1.0, 0.0]], [0.5 + 1e-15], [2.0], 0.0), truth, atol=0.0)
-    assert equivalent(rescale(truth, [2.0]), truth, atol=0.0)  # power-of-two scaling is exact in floating point
+    exact = dict(atol=0.0, rtol=0.0)
+    assert not equivalent(ReluNetwork([[1.0, 0.0]], [0.5 + 1e-15], [2.0], 0.0), truth, **exact)
+    assert equivalent(rescale(truth, [2.0]), truth, **exact)  # power-of-two scaling is exact in floating point
 
 
-def test_partition_keys_bounds_diameter():
-    rng = np.random.default_rng(0)
-    keys = np.cumsum(rng.uniform(0, 2e-3, size=(400, 2)), axis=0) * 1e-3  # long chains of close keys
-    labels = partition_keys(keys, 1e-6)
-    for g in np.unique(labels):
-        member = keys[labels == g]
-        assert np.all(member.max(0) - member.min(0) <= 1e-6)
+def scaled(net: ReluNetwork, factor: float) -> ReluNetwork:
+    return ReluNetwork(factor * net.w, factor * net.b, factor * net.q, factor * net.c)
+
+
+@settings(max_examples=80)
+@given(seeds, st.integers(-3, 3))
+def test_tolerances_follow_the_scale(seed, k):
+    """Weights drawn at unit scale, multiplied by 10**k: every symmetric copy (rescaled, reversed in annihilating
+    pairs, split across a boundary, degenerate nodes, permuted; all in floating point) is accepted, by equivalent
+    and classify, with the default tolerances; every near miss of relative size 1e-6 is rejected."""
+    rng = np.random.default_rng(seed)
+    scale = 10.0**k
+    truth = scaled(paired_network(int(rng.integers(1, 5)), int(rng.integers(1, 4)), rng), scale)
+    model = random_symmetry(truth, rng, pairs=True, n_degenerate=int(rng.integers(0, 3)),
+                            n_splits=int(rng.integers(0, 3))).model
+    assert equivalent(model, truth) and classify(model, truth).equivalent
+    assert equivalent(rescale(truth, rng.uniform(0.2, 5.0, truth.width)), truth, atol=0.0)
+    assert equivalent(permute(truth, rng)[0], truth, atol=0.0, rtol=0.0)  # a permutation is exact
+    for kind in ("weight", "bias", "outgoing", "output", "reversal"):
+        miss = near_miss(model, kind, 1e-6 * scale, rng)
+        assert not equivalent(miss, truth) and not classify(miss, truth).equivalent
+
+
+def test_scale_of_the_issue_counts():
+    """The failure reported before the tolerances followed the scale: with all weights multiplied by 1000, a
+    weight moved by 1e-6 (relative 1e-9) was called equivalent; by 0.001, outgoing weights moved by a relative 1e-6
+    were; and an absolute tolerance of 0 rejected rescaled copies."""
+    rng = np.random.default_rng(5)
+    for _ in range(40):
+        truth = paired_network(3, 2, rng)
+        model = random_symmetry(truth, rng, pairs=True).model
+        big, big_model = scaled(truth, 1e3), random_symmetry(scaled(truth, 1e3), rng, pairs=True).model
+        assert equivalent(big_model, big) and equivalent(model, truth, atol=0.0)
+        assert not equivalent(near_miss(big_model, "weight", 1e-6, rng), big)
+        assert not equivalent(near_miss(big_model, "bias", 1e-6, rng), big)
+        small = scaled(truth, 1e-3)
+        assert not equivalent(near_miss(random_symmetry(small, rng, pairs=True).model, "outgoing", 1e-9, rng), small)
 
 
 # -- ReLU rank: minimality by exhaustive search ------------------------------------------------------------------------

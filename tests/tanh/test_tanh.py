@@ -285,3 +285,25 @@ def test_networks_are_immutable():
         net.a = np.zeros((2, 1))
     with pytest.raises(ValueError):
         net.a[0, 0] = 1.0
+
+
+@settings(max_examples=60)
+@given(seeds, st.integers(1, 5), st.integers(1, 8), dims, dims, st.integers(-3, 3))
+def test_exact_compression_is_scale_free(seed, r, extra, n, m, k):
+    """With atol = 0 every decision is exact, so it holds at every scale 10**k of the weights: an expansion built
+    by the symmetries of Section 3 compresses to the rank, and moving one merged unit's bias by a relative 1e-6
+    splits its group."""
+    rng = np.random.default_rng(seed)
+    unit = random_network(r, n, m, rng)
+    scale = 10.0**k
+    base = TanhNetwork(scale * unit.a, scale * unit.b, scale * unit.c, scale * unit.d)
+    net = random_expansion(base, r + extra, rng)
+    assert rank(net) == rank(base) == r and compress(net).width == r
+    trace = compression_trace(net)
+    sizes = np.bincount(trace.labels[trace.labels >= 0])
+    shared = np.flatnonzero(np.isin(trace.labels, np.flatnonzero(sizes > 1)))
+    if len(shared):
+        i = int(rng.choice(shared))
+        c = net.c.copy()
+        c[i] += 1e-6 * max(abs(c[i]), scale)
+        assert rank(TanhNetwork(net.a, net.b, c, net.d)) > r

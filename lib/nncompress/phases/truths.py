@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..relu_symmetry import ReluNetwork
-from ..relu_symmetry.experiments import m_symmetric
+from ..relu_symmetry.network import m_symmetric
 from .model import check_positive
 
 __all__ = ["m_symmetric", "deforming_pair", "degenerate_pair", "scaled_three_node"]

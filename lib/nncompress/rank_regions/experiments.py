@@ -17,6 +17,7 @@ from .subspaces import (
     count_traces,
     distance_to_bounded_rank,
     relax_to_length,
+    slice_intersection,
 )
 
 __all__ = ["count_table", "largest_dimension", "inclusion_checks", "distance_table", "slice_intersection"]
@@ -103,24 +104,6 @@ def inclusion_checks(
                                  max_sample_rank=max(sample_ranks), expansions=n_expansions,
                                  expansions_in_union=in_union, expansions_in_relaxed=in_relaxed))
     return pd.DataFrame(rows)
-
-
-def slice_intersection(subspace: Subspace, origin: Any, u: Any, v: Any) -> tuple[np.ndarray, np.ndarray] | None:
-    """The intersection of S with the affine plane ``origin + s u + t v``, in (s, t) coordinates.
-
-    Returns ``(point, directions)`` with the solution set ``point + span(directions)`` (directions as rows, 0, 1
-    or 2 of them), or None if the plane misses S.
-    """
-    C = subspace.constraints
-    origin, u, v = (np.asarray(z, dtype=float) for z in (origin, u, v))
-    if len(C) == 0:
-        return np.zeros(2), np.eye(2)
-    A, rhs = C @ np.column_stack([u, v]), -C @ origin
-    point, *_ = np.linalg.lstsq(A, rhs, rcond=None)
-    if not np.allclose(A @ point, rhs, atol=1e-9):
-        return None
-    _, s, vt = np.linalg.svd(A)
-    return point, vt[int(np.sum(s > 1e-9)) :]
 
 
 def distance_table(net: TanhNetwork, exact_radius_steps: int = 40) -> Any:

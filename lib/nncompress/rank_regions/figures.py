@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..tanh import TanhNetwork, rank
-from .experiments import slice_intersection
+from .subspaces import slice_intersection
 from .subspaces import bounded_rank_subspaces
 
 __all__ = ["plot_rank_slices", "plot_counts"]

@@ -42,7 +42,7 @@ from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 
-from .._validation import as_float_array, as_rng, check_size, check_tolerance
+from .._validation import as_float_array, as_rng, check_size, check_tolerances
 from ..tanh import TanhNetwork, compression_trace
 from ..tanh.compress import cancel_exactly
 
@@ -58,6 +58,7 @@ __all__ = [
     "relax_to_length",
     "canonical_form",
     "distance_to_bounded_rank",
+    "slice_intersection",
 ]
 
 
@@ -322,9 +323,16 @@ class Subspace:
                 worst = max(worst, abs(math.fsum(t.sigma[i] * w[self._a(i)[k]] for i in t.Pi[j])))
         return worst
 
-    def contains(self, w: Any, atol: float = 0.0) -> bool:
-        """Whether every defining equation holds at w within ``atol`` (``atol = 0``: exactly)."""
-        return self.violation(w) <= check_tolerance(atol)
+    def contains(self, w: Any, atol: float = 0.0, rtol: float = 0.0) -> bool:
+        r"""Whether every defining equation holds at w within :math:`\max(\text{atol}, \text{rtol}\,\|w\|_\infty)`.
+
+        The default ``atol = rtol = 0`` is exact (sums of a's are taken exactly), hence the same at every scale of
+        w. ``rtol`` measures the residuals relative to the parameter's largest entry, so that a tolerance keeps its
+        meaning when w is multiplied by a constant; ``atol`` is an absolute floor.
+        """
+        atol, rtol = check_tolerances(atol, rtol)
+        w = self._check_w(w)
+        return self.violation(w) <= max(atol, rtol * float(np.max(np.abs(w), initial=0.0)))
 
     def project(self, w: Any) -> np.ndarray:
         """The orthogonal projection of w onto S, rounded so that it satisfies S's equations exactly.
@@ -535,3 +543,30 @@ def distance_to_bounded_rank(
     trace = relax_to_length(canonical_form(trace), r)
     nearest = Subspace(trace, w.n_in, w.n_out).project(w.to_vector())
     return float(np.linalg.norm(nearest - w.to_vector())), nearest, trace
+
+
+def slice_intersection(subspace: Subspace, origin: Any, u: Any, v: Any,
+                       rtol: float = 1e-9) -> tuple[np.ndarray, np.ndarray] | None:
+    """The intersection of S with the affine plane ``origin + s u + t v``, in (s, t) coordinates.
+
+    Solves :math:`C(\text{origin} + s u + t v) = 0` for the constraint matrix C of S by least squares. Both
+    decisions are relative, so they do not depend on the scale of the plane: the plane meets S when the residual
+    is at most ``rtol`` times the size of the system (its largest singular value times the solution, or the
+    right-hand side), and the solution set has one direction per singular value of ``C [u v]`` below ``rtol`` times
+    the largest.
+
+    Returns ``(point, directions)`` with the solution set ``point + span(directions)`` (directions as rows, 0, 1
+    or 2 of them), or None if the plane misses S.
+    """
+    C = subspace.constraints
+    origin, u, v = (np.asarray(z, dtype=float) for z in (origin, u, v))
+    if len(C) == 0:
+        return np.zeros(2), np.eye(2)
+    A, rhs = C @ np.column_stack([u, v]), -C @ origin
+    point, *_ = np.linalg.lstsq(A, rhs, rcond=None)
+    _, s, vt = np.linalg.svd(A)
+    largest = float(s[0]) if len(s) else 0.0
+    size = max(largest * float(np.max(np.abs(point), initial=0.0)), float(np.max(np.abs(rhs), initial=0.0)))
+    if np.max(np.abs(A @ point - rhs), initial=0.0) > rtol * size:
+        return None
+    return point, vt[int(np.sum(s > rtol * largest)) :]

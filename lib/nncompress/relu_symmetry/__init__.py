@@ -10,11 +10,12 @@ from .canonical import CanonicalForm, box_regions, canonical_form, equivalent, e
 from .classify import SYMMETRIES, NodeMatch, SymmetryReport, classify
 from .fisher import (fisher_gradients, fisher_information, fisher_rank, fisher_spectrum, predicted_fisher_rank,
                      uniform_inputs)
-from .network import ReluNetwork
+from .network import ReluNetwork, m_symmetric
 from .rank import Absorption, absorb_linear, relu_compress, relu_rank
 
 __all__ = [
     "ReluNetwork",
+    "m_symmetric",
     "CanonicalForm",
     "canonical_form",
     "equivalent",

@@ -3,8 +3,8 @@ r"""The canonical form of a two-layer ReLU network, functional equivalence on :m
 Every non-degenerate node :math:`q_i \operatorname{ReLU}(w_i \cdot x + b_i)` lives on the hyperplane
 :math:`\{w_i \cdot x + b_i = 0\}`. Write :math:`\nu_i = \|w_i\|_2` and the *unit key*
 :math:`u_i = s_i (w_i, b_i) / \nu_i = (\hat u_i, \beta_i)`, where the orientation :math:`s_i = \pm 1` is the sign of
-the first nonzero component of :math:`w_i` (the same convention as the tanh chapter's ``generalised_sign``), so
-that two nodes have the same key exactly when they have the same activation boundary. With
+the first nonzero component of :math:`w_i` (``nncompress.units.generalised_sign``, the convention of the tanh
+chapter), so that two nodes have the same key exactly when they have the same activation boundary. With
 :math:`\ell_i(x) = \hat u_i \cdot x + \beta_i` and the identity
 :math:`\operatorname{ReLU}(-z) = \operatorname{ReLU}(z) - z`,
 
@@ -37,14 +37,23 @@ one canonical form as a sum of nodes. We decide it for a pair by forming the *di
 :math:`f_1 - f_2` (the nodes of both, the second with negated :math:`q`) and checking that its canonical form is
 zero; sorting the keys makes this :math:`O(h \log h)`.
 
-**Tolerance.** ``atol = 0`` compares the floating-point canonical forms exactly (keys equal, sums decided with
-correct rounding). Note that normalising :math:`(w_i, b_i)` rounds, so a node rescaled by a factor that is not a
-power of two may get a key one ulp away; use a small ``atol`` (the default 1e-9) for such comparisons. With
-``atol > 0``: :math:`\|w_i\|_\infty \le` atol counts as :math:`w_i = 0`; keys are grouped into groups of
-:math:`L^\infty` diameter at most atol (single-linkage per coordinate, groups wider than atol re-cut greedily); a
-hyperplane counts as kinked when :math:`|k_j| >` atol; linear part and constant are compared within atol in
-:math:`L^\infty`. All quantities are in natural units: keys are unit normals and signed distances, kinks are jumps of
-the gradient, so atol means the same thing for every rescaling of the nodes.
+**What "equal" means (tolerances).** Every decision is of the form "this quantity of the difference network is
+zero": two keys (their difference), a kink :math:`k_j`, a coordinate of the linear part :math:`a`, the constant
+:math:`C`. Rounding moves each of them by a few units in the last place *of the terms it is made of*, so a quantity
+x counts as zero when :math:`|x| \le \max(\text{atol}, \text{rtol}\cdot m)` (``nncompress.units.within_tolerance``),
+with m the sum of the absolute values of its terms: :math:`\sum_{i \in G_j} |\kappa_i|` for a kink,
+:math:`\sum |q_i w_{ik}|` for a coordinate of the linear part, :math:`|c_1| + |c_2| + \sum |q_i b_i|` (with
+:math:`|q_i \operatorname{ReLU}(b_i)|` for :math:`w_i = 0` nodes) for the constant, and
+:math:`\|u_i\|_\infty` for the coordinates of a unit key (keys are unit normals and signed distances, which do not
+change when a node is rescaled). Every m scales with the weights, so the default ``rtol`` =
+``nncompress.units.DEFAULT_RTOL`` (1e-12) means the same at every scale: multiplying all weights by
+:math:`10^k` changes no verdict, a symmetric copy built in floating point (rescaled, permuted, reversed, split) is
+accepted, and a perturbation of relative size 1e-6 is detected. ``atol`` (default 0) is an absolute floor for
+quantities whose terms are exactly zero; :math:`\|w_i\|_\infty \le` atol counts as :math:`w_i = 0`. With
+``atol = rtol = 0`` the floating-point canonical forms are compared exactly (keys equal, sums decided with correct
+rounding); normalising :math:`(w_i, b_i)` rounds, so a node rescaled by a factor that is not a power of two may then
+get a key one ulp away. Keys are grouped by ``nncompress.units.partition_keys`` (single linkage per coordinate,
+runs wider than the tolerance re-cut greedily).
 """
 
 from __future__ import annotations
@@ -56,8 +65,10 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_float_array, check_tolerance
-from ..tanh.compress import _exact_partition, _interval_partition, generalised_sign, group_sums
+from .._validation import as_float_array, check_tolerances
+from ..stability.bounds import ROUNDING_MARGIN, affine_bounds
+from ..stability.network import check_box
+from ..units import DEFAULT_RTOL, group_sums, key_tolerances, partition_keys, unit_keys, within_tolerance
 from .network import ReluNetwork, relu
 
 __all__ = [
@@ -65,7 +76,8 @@ __all__ = [
     "NodeDecomposition",
     "canonical_form",
     "decompose",
-    "partition_keys",
+    "difference_decomposition",
+    "regions",
     "equivalent",
     "equivalent_on_box",
     "box_regions",
@@ -76,42 +88,6 @@ __all__ = [
 
 #: Region codes of a node on a box (see :func:`box_regions`).
 OFF, CROSSING, ON = 0, 1, 2
-
-
-def partition_keys(keys: np.ndarray, atol: float) -> np.ndarray:
-    """Labels 0..J-1 of a partition of the rows of ``keys`` into groups of L-infinity diameter at most ``atol``.
-
-    ``atol = 0`` groups equal rows (one ``np.lexsort``, as the tanh compression does). Otherwise,
-    coordinate by coordinate, each current group is sorted and cut wherever two consecutive values differ by more
-    than atol (vectorised single linkage); a run wider than atol (a chain of close keys) is re-cut greedily as in
-    the tanh compression (:func:`~nncompress.tanh.compression_trace`). Runs in :math:`O(k \\log k)` for k keys
-    unless many keys chain.
-    """
-    keys = np.asarray(keys, dtype=np.float64)
-    if len(keys) == 0:
-        return np.zeros(0, dtype=np.int64)
-    if atol == 0:
-        return _exact_partition(keys)
-    labels = np.zeros(len(keys), dtype=np.int64)
-    for k in range(keys.shape[1]):
-        order = np.lexsort((keys[:, k], labels))
-        v, lab = keys[order, k], labels[order]
-        new = np.empty(len(v), dtype=bool)
-        new[0] = True
-        new[1:] = (lab[1:] != lab[:-1]) | (np.diff(v) > atol)
-        grp = np.cumsum(new) - 1
-        starts = np.flatnonzero(new)
-        ends = np.append(starts[1:], len(v)) - 1
-        bad = np.flatnonzero(v[ends] - v[starts] > atol)
-        next_label = int(grp[-1]) + 1
-        for g in bad:  # rare: a chain of keys each within atol of the next but wider than atol in all
-            sl = slice(starts[g], ends[g] + 1)
-            sub = _interval_partition(v[sl, None], atol)
-            grp[sl] = np.where(sub == 0, g, next_label + sub - 1)
-            next_label += int(sub.max())
-        labels = np.empty_like(labels)
-        labels[order] = grp
-    return labels
 
 
 @dataclass(frozen=True)
@@ -136,7 +112,14 @@ class NodeDecomposition:
         :math:`k_j`, the sum of :math:`\kappa_i = q_i \nu_i` over the group (zero exactly when the real sum is).
     linear, constant
         The affine part :math:`a` and :math:`C`, each summed with correct rounding (``math.fsum``).
-    atol : float
+    atol, rtol : float
+        The tolerances (module docstring).
+    kink_scale : ndarray, shape (n_groups,)
+        :math:`\sum_{i \in G_j} |\kappa_i|`, the magnitude the kink :math:`k_j` is compared with.
+    linear_scale : ndarray, shape (n,)
+        :math:`\sum |q_i w_{ik}|` over the terms of the linear part.
+    constant_scale : float
+        The sum of the absolute values of the terms of :math:`C`.
     """
 
     kind: np.ndarray
@@ -148,15 +131,27 @@ class NodeDecomposition:
     linear: np.ndarray
     constant: float
     atol: float
+    rtol: float = 0.0
+    kink_scale: np.ndarray | None = None
+    linear_scale: np.ndarray | None = None
+    constant_scale: float = 0.0
 
     @property
     def kinked(self) -> np.ndarray:
-        """Mask of the groups with :math:`|k_j| >` atol."""
-        return np.abs(self.group_kinks) > self.atol
+        """Mask of the groups whose kink :math:`k_j` is not zero within the tolerances."""
+        return ~within_tolerance(self.group_kinks, _or_zeros(self.kink_scale, self.group_kinks), self.atol, self.rtol)
 
     @property
     def n_groups(self) -> int:
         return len(self.group_kinks)
+
+    def is_zero(self) -> bool:
+        """Whether the decomposed function is zero within the tolerances: no kinked group, a = 0, C = 0."""
+        return not np.any(self.kinked) and _affine_is_zero(self)
+
+
+def _or_zeros(scale: np.ndarray | None, like: np.ndarray) -> np.ndarray:
+    return np.zeros(np.shape(like)) if scale is None else scale
 
 
 def _fsum_columns(values: np.ndarray) -> np.ndarray:
@@ -165,11 +160,14 @@ def _fsum_columns(values: np.ndarray) -> np.ndarray:
 
 def decompose(
     w: np.ndarray, b: np.ndarray, q: np.ndarray, c: float, atol: float, affine: np.ndarray | None = None,
-    off: np.ndarray | None = None,
+    off: np.ndarray | None = None, *, rtol: float = 0.0, c_scale: float | None = None,
 ) -> NodeDecomposition:
     """The canonical decomposition of the nodes ``(w, b, q)`` and output bias ``c`` (arrays already validated).
 
     ``affine`` / ``off`` (boolean masks) mark nodes known to be affine / zero on the domain (used on a box).
+    ``atol`` and ``rtol`` are the tolerances of the module docstring (keys are grouped within
+    :math:`\\max(\\text{atol}, \\text{rtol}\\,\\|u_i\\|_\\infty)`); ``c_scale`` is the magnitude of the output bias's
+    terms (:math:`|c_1| + |c_2|` for a difference network; default :math:`|c|`).
     """
     h, n = w.shape
     affine = np.zeros(h, dtype=bool) if affine is None else affine
@@ -182,18 +180,16 @@ def decompose(
     kind[(kind == 2) & off] = 4
     kind[(kind == 2) & affine] = 3
     on = np.flatnonzero(kind == 2)
-    keys = np.column_stack([w[on], b[on]]) / norm[on, None]
-    s = generalised_sign(keys[:, :n], atol)
-    if np.any(s == 0):
-        s[s == 0] = generalised_sign(keys[s == 0, :n], 0.0)
-    keys = keys * s[:, None] + 0.0  # + 0.0 turns -0.0 into 0.0
+    keys, s, _ = unit_keys(w[on], b[on], atol)
     orientation = np.zeros(h, dtype=np.int64)
     orientation[on] = s.astype(np.int64)
-    part = partition_keys(keys, atol)
+    part = partition_keys(keys, key_tolerances(keys, atol, rtol))
     n_groups = int(part.max(initial=-1)) + 1
     label = np.full(h, -1, dtype=np.int64)
     label[on] = part
-    kinks = group_sums((q[on] * norm[on])[:, None], part, n_groups)[:, 0]
+    kappa = q[on] * norm[on]
+    kinks = group_sums(kappa[:, None], part, n_groups)[:, 0]
+    kink_scale = np.bincount(part, weights=np.abs(kappa), minlength=n_groups)
     first = np.full(n_groups, len(part), dtype=np.int64)
     np.minimum.at(first, part, np.arange(len(part)))
     group_keys = keys[first] if n_groups else np.zeros((0, n + 1))
@@ -202,9 +198,12 @@ def decompose(
     aff = np.flatnonzero(kind == 3)
     lin_terms = np.vstack([q[rev, None] * w[rev], q[aff, None] * w[aff]])
     linear = _fsum_columns(lin_terms) if len(lin_terms) else np.zeros(n)
-    const_terms = np.concatenate([[c], q[rev] * b[rev], q[aff] * b[aff], q[kind == 1] * relu(b[kind == 1])])
-    constant = math.fsum(const_terms)
-    return NodeDecomposition(kind, orientation, norm, label, group_keys, kinks, linear, constant, atol)
+    linear_scale = np.abs(lin_terms).sum(axis=0) if len(lin_terms) else np.zeros(n)
+    const_terms = np.concatenate([q[rev] * b[rev], q[aff] * b[aff], q[kind == 1] * relu(b[kind == 1])])
+    constant = math.fsum([c, *const_terms])
+    constant_scale = (abs(c) if c_scale is None else c_scale) + float(np.abs(const_terms).sum())
+    return NodeDecomposition(kind, orientation, norm, label, group_keys, kinks, linear, constant, atol, rtol,
+                             kink_scale, linear_scale, constant_scale)
 
 
 @dataclass(frozen=True)
@@ -217,13 +216,17 @@ class CanonicalForm:
         The kinked hyperplanes :math:`(\hat u_j, \beta_j)`, :math:`\|\hat u_j\|_2 = 1`, first nonzero component of
         :math:`\hat u_j` positive; sorted lexicographically.
     kinks : ndarray, shape (J,)
-        :math:`k_j \ne 0` (beyond atol).
+        :math:`k_j \ne 0` (beyond the tolerances).
     linear : ndarray, shape (n,)
         :math:`a`.
     constant : float
         :math:`C`.
-    atol : float
-        The tolerance it was computed with.
+    atol, rtol : float
+        The tolerances it was computed with (as in :func:`~nncompress.relu_symmetry.equivalent`).
+    linear_scale : ndarray, shape (n,) or None
+        The magnitude of the terms of each coordinate of :math:`a` (None: zero).
+    constant_scale : float
+        The magnitude of the terms of :math:`C`.
     """
 
     keys: np.ndarray
@@ -231,6 +234,9 @@ class CanonicalForm:
     linear: np.ndarray
     constant: float
     atol: float = 0.0
+    rtol: float = 0.0
+    linear_scale: np.ndarray | None = None
+    constant_scale: float = 0.0
 
     @property
     def n_hyperplanes(self) -> int:
@@ -249,16 +255,22 @@ class CanonicalForm:
         return self.constant + x @ self.linear + relu(x @ self.keys[:, :n].T + self.keys[:, n]) @ self.kinks
 
     def is_zero(self) -> bool:
-        """Whether this is the zero function (within atol): no kinked hyperplane, a = 0, C = 0."""
-        return bool(self.n_hyperplanes == 0 and np.all(np.abs(self.linear) <= self.atol)
-                    and abs(self.constant) <= self.atol)
+        """Whether this is the zero function (within the tolerances): no kinked hyperplane, a = 0, C = 0."""
+        return self.n_hyperplanes == 0 and _affine_is_zero(self)
+
+
+def _affine_is_zero(form: CanonicalForm | NodeDecomposition) -> bool:
+    """Whether the linear part and the constant are zero within the tolerances (module docstring)."""
+    linear_ok = within_tolerance(form.linear, _or_zeros(form.linear_scale, form.linear), form.atol, form.rtol)
+    return bool(np.all(linear_ok) and within_tolerance(form.constant, form.constant_scale, form.atol, form.rtol))
 
 
 def _form_from(dec: NodeDecomposition) -> CanonicalForm:
     keep = np.flatnonzero(dec.kinked)
     keys, kinks = dec.group_keys[keep], dec.group_kinks[keep]
     order = np.lexsort(keys.T[::-1]) if len(keys) else np.zeros(0, dtype=np.int64)
-    return CanonicalForm(keys[order], kinks[order], dec.linear, float(dec.constant), dec.atol)
+    return CanonicalForm(keys[order], kinks[order], dec.linear, float(dec.constant), dec.atol, dec.rtol,
+                         dec.linear_scale, dec.constant_scale)
 
 
 def _check_net(net: Any, name: str) -> ReluNetwork:
@@ -274,25 +286,39 @@ def _check_pair(net1: Any, net2: Any, names: tuple[str, str] = ("net1", "net2"))
         raise ValueError(f"{names[0]} and {names[1]} have different input dimensions: {net1.n_in} and {net2.n_in}")
 
 
-def canonical_form(net: ReluNetwork, atol: float = 1e-9) -> CanonicalForm:
+def difference_decomposition(net1: ReluNetwork, net2: ReluNetwork, atol: float, rtol: float,
+                             region: np.ndarray | None = None) -> NodeDecomposition:
+    """The canonical decomposition of the difference network :math:`f_1 - f_2` (nodes of ``net1`` first).
+
+    ``region`` (codes of :func:`box_regions` for the difference network's nodes) marks nodes that are affine (ON)
+    or zero (OFF) on a box."""
+    diff = net1.concat(net2, sign=-1.0)
+    affine, off = (None, None) if region is None else (region == ON, region == OFF)
+    return decompose(diff.w, diff.b, diff.q, diff.c, atol, affine, off, rtol=rtol,
+                     c_scale=abs(net1.c) + abs(net2.c))
+
+
+def canonical_form(net: ReluNetwork, atol: float = 0.0, rtol: float = DEFAULT_RTOL) -> CanonicalForm:
     """The canonical form of ``net`` (see the module docstring); :math:`O(h \\log h)`.
 
     Parameters
     ----------
     net : ReluNetwork
-    atol : float, default 1e-9
-        Tolerance, as in the module docstring; 0 is exact on the floating-point keys.
+    atol : float, default 0
+        Absolute floor of the tolerances (as in :func:`equivalent`).
+    rtol : float, default ``nncompress.units.DEFAULT_RTOL``
+        Relative tolerance (as in :func:`equivalent`); ``atol = rtol = 0`` is exact on the floating-point keys.
 
     Returns
     -------
     CanonicalForm
     """
     _check_net(net, "net")
-    atol = check_tolerance(atol)
-    return _form_from(decompose(net.w, net.b, net.q, net.c, atol))
+    atol, rtol = check_tolerances(atol, rtol)
+    return _form_from(decompose(net.w, net.b, net.q, net.c, atol, rtol=rtol))
 
 
-def equivalent(net1: ReluNetwork, net2: ReluNetwork, atol: float = 1e-9) -> bool:
+def equivalent(net1: ReluNetwork, net2: ReluNetwork, atol: float = 0.0, rtol: float = DEFAULT_RTOL) -> bool:
     r"""Whether two two-layer ReLU networks compute the same function on all of :math:`\mathbb{R}^n`.
 
     Decides the classification of Carroll (2023, DSLT3), Appendix 2 (Carroll, 2021, Theorem 4.7), by the uniqueness
@@ -303,9 +329,18 @@ def equivalent(net1: ReluNetwork, net2: ReluNetwork, atol: float = 1e-9) -> bool
     ----------
     net1, net2 : ReluNetwork
         Same input dimension n; widths may differ.
-    atol : float, default 1e-9
-        Tolerance on keys, kinks, linear part and constant (module docstring); 0 compares floating-point canonical
-        forms exactly.
+    atol : float, default 0
+        Absolute floor of the tolerances on keys, kinks, linear part and constant (see rtol); with it,
+        :math:`\|w_i\|_\infty \le` atol counts as :math:`w_i = 0`.
+    rtol : float, default ``nncompress.units.DEFAULT_RTOL`` (1e-12)
+        Relative tolerance. *What "equal" means*: each quantity of the difference network that must vanish (a
+        difference of unit keys, a kink :math:`k_j`, a coordinate of the linear part, the constant) counts as zero
+        when its absolute value is at most :math:`\max(\text{atol}, \text{rtol}\,m)`, m the sum of the absolute
+        values of its terms (:math:`\|u_i\|_\infty` for a key, :math:`\sum_{i \in G_j} |q_i| \|w_i\|` for a
+        kink, :math:`\sum |q_i w_{ik}|` for the linear part, :math:`|c_1| + |c_2| + \sum |q_i b_i|` for the
+        constant). Every m scales with the weights, so the verdict does not depend on their scale: a symmetric copy
+        built in floating point is accepted and a perturbation of relative size 1e-6 is rejected at every scale.
+        ``atol = rtol = 0`` compares the floating-point canonical forms exactly.
 
     Returns
     -------
@@ -314,19 +349,16 @@ def equivalent(net1: ReluNetwork, net2: ReluNetwork, atol: float = 1e-9) -> bool
     Raises
     ------
     TypeError
-        If an argument is not a ReluNetwork or atol is not a number.
+        If an argument is not a ReluNetwork or a tolerance is not a number.
     ValueError
-        If the input dimensions differ or atol is negative or not finite.
+        If the input dimensions differ or a tolerance is negative or not finite.
     """
     _check_pair(net1, net2)
-    atol = check_tolerance(atol)
-    diff = net1.concat(net2, sign=-1.0)
-    return _form_from(decompose(diff.w, diff.b, diff.q, diff.c, atol)).is_zero()
+    atol, rtol = check_tolerances(atol, rtol)
+    return difference_decomposition(net1, net2, atol, rtol).is_zero()
 
 
 def _check_full_box(lower: Any, upper: Any, n_in: int) -> tuple[np.ndarray, np.ndarray]:
-    from ..stability.network import check_box
-
     lower, upper = check_box(lower, upper, n_in)
     if np.any(lower >= upper):
         raise ValueError(f"the box must be full-dimensional: lower < upper in every coordinate; violated at "
@@ -343,39 +375,42 @@ def _exact_bounds(w: np.ndarray, b: float, lower: np.ndarray, upper: np.ndarray)
     return lo, hi
 
 
-def box_regions(net: ReluNetwork, lower: Any, upper: Any, atol: float = 1e-9) -> np.ndarray:
+def box_regions(net: ReluNetwork, lower: Any, upper: Any, atol: float = 0.0, rtol: float = DEFAULT_RTOL) -> np.ndarray:
     r"""Where each node's hyperplane lies relative to the box :math:`[\text{lower}, \text{upper}]`.
 
     Uses the stability engine's sound interval bounds (:func:`nncompress.stability.affine_bounds`) of
-    :math:`z_i = w_i \cdot x + b_i` over the box, in units of distance (divided by :math:`\|w_i\|_2`):
+    :math:`z_i = w_i \cdot x + b_i` over the box, with the threshold
+    :math:`t_i = \max(\text{atol}\,\|w_i\|_2, \text{rtol}\,m_i)`, :math:`m_i = |w_i| \cdot \max(|\text{lower}|,
+    |\text{upper}|) + |b_i|` the magnitude of the terms of :math:`z_i` (so atol is a distance and rtol is relative,
+    as in the module docstring):
 
-    * ``OFF`` (0): :math:`\max z_i \le` atol :math:`\|w_i\|`: the node is zero on the box (up to a sliver of depth
-      atol);
-    * ``ON`` (2): :math:`\min z_i \ge -`atol :math:`\|w_i\|`: the node is affine on the box;
-    * ``CROSSING`` (1): otherwise; the hyperplane enters the box's interior by more than atol on both sides, so its
-      kink is visible there. A hyperplane that only touches the box's boundary is *not* crossing.
+    * ``OFF`` (0): :math:`\max z_i \le t_i`: the node is zero on the box (up to a sliver of that depth);
+    * ``ON`` (2): :math:`\min z_i \ge -t_i`: the node is affine on the box;
+    * ``CROSSING`` (1): otherwise; the hyperplane enters the box's interior by more than the threshold on both
+      sides, so its kink is visible there. A hyperplane that only touches the box's boundary is *not* crossing.
 
     The interval bounds are rounded outwards; a node whose bound lies within that rounding margin of a threshold is
-    decided again with exact rational arithmetic, so with ``atol = 0`` the regions are exact (touching counts as
-    OFF or ON). Nodes with :math:`w_i = 0` get ``ON`` (they are constant).
+    decided again with exact rational arithmetic, so with ``atol = rtol = 0`` the regions are exact (touching counts
+    as OFF or ON). Nodes with :math:`w_i = 0` get ``ON`` (they are constant).
 
     Returns
     -------
     ndarray of int, shape (h,)
     """
-    from ..stability.bounds import ROUNDING_MARGIN, affine_bounds
-
     _check_net(net, "net")
-    atol = check_tolerance(atol)
+    atol, rtol = check_tolerances(atol, rtol)
     lower, upper = _check_full_box(lower, upper, net.n_in)
-    return _regions(net.w, net.b, lower, upper, atol, ROUNDING_MARGIN, affine_bounds)
+    return regions(net.w, net.b, lower, upper, atol, rtol)
 
 
-def _regions(w, b, lower, upper, atol, margin, affine_bounds) -> np.ndarray:
+def regions(w: np.ndarray, b: np.ndarray, lower: np.ndarray, upper: np.ndarray, atol: float,
+            rtol: float = 0.0) -> np.ndarray:
+    """:func:`box_regions` on validated arrays (nodes ``(w, b)``, a checked full-dimensional box)."""
     lo, hi = affine_bounds(w, b, lower, upper)
     norm = np.sqrt(np.einsum("ij,ij->i", w, w))
-    slack = margin * (np.abs(w) @ np.maximum(np.abs(lower), np.abs(upper)) + np.abs(b)) + 1e-300
-    thr = atol * norm
+    magnitude = np.abs(w) @ np.maximum(np.abs(lower), np.abs(upper)) + np.abs(b)
+    slack = ROUNDING_MARGIN * magnitude + 1e-300
+    thr = np.maximum(atol * norm, rtol * magnitude)
     region = np.full(len(b), CROSSING, dtype=np.int64)
     off = hi <= thr
     on = ~off & (lo >= -thr)
@@ -391,7 +426,7 @@ def _regions(w, b, lower, upper, atol, margin, affine_bounds) -> np.ndarray:
 
 
 def equivalent_on_box(
-    net1: ReluNetwork, net2: ReluNetwork, lower: Any, upper: Any, atol: float = 1e-9
+    net1: ReluNetwork, net2: ReluNetwork, lower: Any, upper: Any, atol: float = 0.0, rtol: float = DEFAULT_RTOL
 ) -> bool:
     r"""Whether two networks compute the same function on the box :math:`[\text{lower}, \text{upper}]`.
 
@@ -410,9 +445,9 @@ def equivalent_on_box(
     net1, net2 : ReluNetwork
     lower, upper : array_like, shape (n,), or scalars
         A full-dimensional box (lower < upper in every coordinate).
-    atol : float, default 1e-9
-        As in :func:`equivalent`; in addition a hyperplane must enter the box by more than atol (in distance) on both
-        sides to count as crossing (:func:`box_regions`).
+    atol, rtol : float
+        As in :func:`equivalent`; in addition a hyperplane must enter the box by more than the threshold of
+        :func:`box_regions` on both sides to count as crossing.
 
     Returns
     -------
@@ -423,12 +458,9 @@ def equivalent_on_box(
     ValueError
         On different input dimensions, a box of the wrong shape, NaN/inf, or lower >= upper in some coordinate.
     """
-    from ..stability.bounds import ROUNDING_MARGIN, affine_bounds
-
     _check_pair(net1, net2)
-    atol = check_tolerance(atol)
+    atol, rtol = check_tolerances(atol, rtol)
     lower, upper = _check_full_box(lower, upper, net1.n_in)
     diff = net1.concat(net2, sign=-1.0)
-    region = _regions(diff.w, diff.b, lower, upper, atol, ROUNDING_MARGIN, affine_bounds)
-    dec = decompose(diff.w, diff.b, diff.q, diff.c, atol, affine=region == ON, off=region == OFF)
-    return _form_from(dec).is_zero()
+    region = regions(diff.w, diff.b, lower, upper, atol, rtol)
+    return difference_decomposition(net1, net2, atol, rtol, region).is_zero()

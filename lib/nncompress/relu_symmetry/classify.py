@@ -31,8 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_tolerance
-from .canonical import _check_pair, decompose
+from .._validation import check_tolerances
+from ..units import DEFAULT_RTOL, within_tolerance
+from .canonical import _check_pair, difference_decomposition
 from .network import ReluNetwork
 
 __all__ = ["SymmetryReport", "NodeMatch", "classify", "SYMMETRIES"]
@@ -96,7 +97,8 @@ class SymmetryReport:
         For a non-equivalent pair, an input x where the functions differ (the best of a few candidates).
     witness_gap : float
         :math:`|f_{\text{model}}(x) - f_{\text{truth}}(x)|` at the witness (0 when equivalent).
-    atol : float
+    atol, rtol : float
+        The tolerances (as in :func:`~nncompress.relu_symmetry.equivalent`).
     """
 
     equivalent: bool
@@ -118,6 +120,7 @@ class SymmetryReport:
     atol: float
     model_width: int = 0
     truth_width: int = 0
+    rtol: float = 0.0
 
     def __bool__(self) -> bool:
         return self.equivalent
@@ -125,7 +128,8 @@ class SymmetryReport:
     def __str__(self) -> str:
         fmt = lambda v: "(" + ", ".join(f"{x:.4g}" for x in np.atleast_1d(v)) + ")"  # noqa: E731
         head = (f"model ({self.model_width} nodes) and truth ({self.truth_width} nodes) are "
-                f"{'EQUIVALENT' if self.equivalent else 'NOT equivalent'} on R^n (atol = {self.atol:g})")
+                f"{'EQUIVALENT' if self.equivalent else 'NOT equivalent'} on R^n (atol = {self.atol:g}, "
+                f"rtol = {self.rtol:g})")
         lines = [head]
         if not self.equivalent:
             lines += ["  differences:"] + [f"    - {d}" for d in self.differences]
@@ -169,7 +173,7 @@ def _witness(model: ReluNetwork, truth: ReluNetwork, planes: list[np.ndarray], l
     return x[k], float(gaps[k])
 
 
-def classify(model: ReluNetwork, truth: ReluNetwork, atol: float = 1e-9) -> SymmetryReport:
+def classify(model: ReluNetwork, truth: ReluNetwork, atol: float = 0.0, rtol: float = DEFAULT_RTOL) -> SymmetryReport:
     r"""Decide whether ``model`` computes ``truth``'s function on :math:`\mathbb{R}^n`, and by which symmetry.
 
     Implements the classification of Carroll (2023, DSLT3), Appendix 2 (Carroll, 2021, Theorem 4.7 and its
@@ -181,8 +185,9 @@ def classify(model: ReluNetwork, truth: ReluNetwork, atol: float = 1e-9) -> Symm
     ----------
     model, truth : ReluNetwork
         Same input dimension.
-    atol : float, default 1e-9
-        Tolerance as in :func:`~nncompress.relu_symmetry.equivalent`.
+    atol, rtol : float
+        Tolerances as in :func:`~nncompress.relu_symmetry.equivalent` (default 0 and
+        ``nncompress.units.DEFAULT_RTOL``).
 
     Returns
     -------
@@ -195,23 +200,26 @@ def classify(model: ReluNetwork, truth: ReluNetwork, atol: float = 1e-9) -> Symm
         As :func:`~nncompress.relu_symmetry.equivalent`.
     """
     _check_pair(model, truth, ("model", "truth"))
-    atol = check_tolerance(atol)
+    atol, rtol = check_tolerances(atol, rtol)
     hm, ht, n = model.width, truth.width, model.n_in
-    diff = model.concat(truth, sign=-1.0)
-    dec = decompose(diff.w, diff.b, diff.q, diff.c, atol)
-    kappa = diff.q * dec.norm  # model: q_i |w_i|; truth: -q_t |w_t|
+    dec = difference_decomposition(model, truth, atol, rtol)
+    kappa = np.concatenate([model.q, -truth.q]) * dec.norm  # model: q_i |w_i|; truth: -q_t |w_t|
     label, orient = dec.label, dec.orientation
     G = dec.n_groups
     on_m = np.flatnonzero(label[:hm] >= 0)
     on_t = hm + np.flatnonzero(label[hm:] >= 0)
     k_model = np.bincount(label[on_m], weights=kappa[on_m], minlength=G)
     k_truth = -np.bincount(label[on_t], weights=kappa[on_t], minlength=G)
+    model_flat = within_tolerance(k_model, np.bincount(label[on_m], weights=np.abs(kappa[on_m]), minlength=G), atol,
+                                  rtol)  # no kink of the model on the hyperplane
+    truth_flat = within_tolerance(k_truth, np.bincount(label[on_t], weights=np.abs(kappa[on_t]), minlength=G), atol,
+                                  rtol)
     # reference node of each group: its first truth node
     rep = np.full(G, -1, dtype=np.int64)
     rep[label[on_t][::-1]] = on_t[::-1]  # after the reversed assignment, the first truth node wins
     ref_orient = np.where(rep >= 0, orient[np.maximum(rep, 0)], 1)
-    truth_kinked = np.abs(k_truth) > atol
-    equivalent = _form_is_zero(dec)
+    truth_kinked = ~truth_flat
+    equivalent = dec.is_zero()
 
     # annihilation sums relative to the reference orientations
     def rev_sum(idx: np.ndarray, net: ReluNetwork, offset: int) -> np.ndarray:
@@ -239,15 +247,15 @@ def classify(model: ReluNetwork, truth: ReluNetwork, atol: float = 1e-9) -> Symm
             if r:
                 rev.append(i)
         else:
-            nodes.append(NodeMatch(i, "cancelling" if abs(k_model[g]) <= atol else "unmatched"))
+            nodes.append(NodeMatch(i, "cancelling" if model_flat[g] else "unmatched"))
     shared = {int(rep[g] - hm): tuple(ms) for g, ms in members.items() if truth_kinked[g] and len(ms) > 1}
-    cancelling = tuple(tuple(ms) for g, ms in members.items() if not truth_kinked[g] and abs(k_model[g]) <= atol)
+    cancelling = tuple(tuple(ms) for g, ms in members.items() if not truth_kinked[g] and model_flat[g])
 
     symmetries: list[str] = []
     if equivalent:
         if any(i != t for i, t in perm.items()):
             symmetries.append("permutation")
-        if any(abs(s - 1.0) > max(atol, 1e-12) for s in scaling.values()):
+        if any(abs(s - 1.0) > max(atol, rtol, 1e-12) for s in scaling.values()):
             symmetries.append("scaling")
         if rev:
             symmetries.append("orientation reversal")
@@ -267,15 +275,14 @@ def classify(model: ReluNetwork, truth: ReluNetwork, atol: float = 1e-9) -> Symm
             key = dec.group_keys[g]
             planes.append(key)
             plane = " ".join(f"{v:+.4g}*x{k + 1}" for k, v in enumerate(key[:n])) + f" {key[n]:+.4g} = 0"
-            where = ("only in the model" if abs(k_truth[g]) <= atol else
-                     "only in the truth" if abs(k_model[g]) <= atol else "in both")
+            where = ("only in the model" if truth_flat[g] else "only in the truth" if model_flat[g] else "in both")
             differences.append(f"hyperplane {plane} ({where}): kink {k_model[g]:.10g} in the model, "
                                f"{k_truth[g]:.10g} in the truth")
         if len(bad) > 10:
             differences.append(f"... and {len(bad) - 10} more hyperplanes with different kinks")
-        if np.any(np.abs(dec.linear) > atol):
+        if not np.all(within_tolerance(dec.linear, dec.linear_scale, atol, rtol)):
             differences.append(f"linear parts differ by {np.array2string(dec.linear, precision=6)} (model - truth)")
-        if abs(dec.constant) > atol:
+        if not within_tolerance(dec.constant, dec.constant_scale, atol, rtol):
             differences.append(f"constants differ by {dec.constant:.6g} (model - truth)")
         witness, gap = _witness(model, truth, planes, dec.linear)
     return SymmetryReport(
@@ -285,9 +292,6 @@ def classify(model: ReluNetwork, truth: ReluNetwork, atol: float = 1e-9) -> Symm
                       else np.zeros(n)),
         bias_shift=float(truth.c - model.c), degenerate=tuple(degen), shared=shared, cancelling=cancelling,
         differences=tuple(differences), witness=witness, witness_gap=gap, atol=atol,
-        model_width=hm, truth_width=ht,
+        model_width=hm, truth_width=ht, rtol=rtol,
     )
 
-
-def _form_is_zero(dec) -> bool:
-    return bool(not np.any(dec.kinked) and np.all(np.abs(dec.linear) <= dec.atol) and abs(dec.constant) <= dec.atol)

@@ -18,7 +18,8 @@ from .._validation import as_float_array, as_rng, check_size
 from .canonical import equivalent
 from .classify import classify
 from .fisher import fisher_rank, fisher_spectrum, predicted_fisher_rank
-from .network import ReluNetwork, relu
+from .network import ReluNetwork, m_symmetric, relu
+from .rank import relu_compress, relu_rank
 
 __all__ = [
     "example_3_1", "example_3_3", "m_symmetric", "random_relu_network", "paired_network",
@@ -39,14 +40,6 @@ def example_3_3() -> tuple[ReluNetwork, ReluNetwork]:
     """Example 3.3 (one input): the truth ReLU(x + 1) + ReLU(-x + 1) and its reversal ReLU(-x - 1) + ReLU(x - 1) + 2."""
     truth = ReluNetwork([[1.0], [-1.0]], [1.0, 1.0], [1.0, 1.0], 0.0)
     return truth, reverse(truth, [0, 1])
-
-
-def m_symmetric(m: int, b: float = -0.3, q: float = 1.0) -> ReluNetwork:
-    """The m-symmetric truth of Carroll (2023, DSLT4): w_k = (cos(pi/m), sin(pi/m)) rotated by 2 pi k / m,
-    b_k = b, q_k = q, c = 0."""
-    m = check_size(m, "m", minimum=1)
-    angles = np.pi / m + 2 * np.pi * np.arange(m) / m
-    return ReluNetwork(np.column_stack([np.cos(angles), np.sin(angles)]), np.full(m, b), np.full(m, q), 0.0)
 
 
 def random_relu_network(h: int, n: int = 2, rng: np.random.Generator | int | None = None) -> ReluNetwork:
@@ -469,8 +462,6 @@ def rank_trials(n_trials: int, rng: np.random.Generator | int | None = None, max
         ``n, J, case, width, rank, compressed_width, gap`` (sampled sup-difference of the compression),
         ``smaller_exists`` (the exhaustive search's verdict; must be False)."""
     import pandas as pd
-
-    from .rank import relu_compress, relu_rank
 
     rng = as_rng(rng)
     rows = []

@@ -36,8 +36,9 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_rng, check_size, check_tolerance
-from .canonical import CROSSING, ON, _check_full_box, _check_net, _regions, partition_keys
+from .._validation import as_rng, check_size, check_tolerance, check_tolerances
+from ..units import DEFAULT_RTOL, key_tolerances, partition_keys, unit_keys
+from .canonical import CROSSING, ON, _check_full_box, _check_net, regions
 from .network import ReluNetwork
 
 __all__ = ["fisher_gradients", "fisher_information", "fisher_spectrum", "fisher_rank", "predicted_fisher_rank",
@@ -99,7 +100,8 @@ def fisher_rank(net: ReluNetwork, x: Any, rtol: float = 1e-10) -> int:
     return int(np.sum(ev > rtol * max(ev[0], 1e-300)))
 
 
-def predicted_fisher_rank(net: ReluNetwork, lower: Any = -1.0, upper: Any = 1.0, atol: float = 1e-9) -> int:
+def predicted_fisher_rank(net: ReluNetwork, lower: Any = -1.0, upper: Any = 1.0, atol: float = 0.0,
+                          rtol: float = DEFAULT_RTOL) -> int:
     """The rank of the Fisher information for X uniform on the box, from the proposition in the module docstring.
 
     Parameters
@@ -107,22 +109,21 @@ def predicted_fisher_rank(net: ReluNetwork, lower: Any = -1.0, upper: Any = 1.0,
     net : ReluNetwork
     lower, upper : array_like or scalars
         The full-dimensional input box.
-    atol : float, default 1e-9
-        Tolerance for grouping hyperplanes and for the regions of :func:`~nncompress.relu_symmetry.box_regions`.
+    atol, rtol : float
+        Tolerances for grouping hyperplanes and for the regions of :func:`~nncompress.relu_symmetry.box_regions`
+        (as in :func:`~nncompress.relu_symmetry.equivalent`).
 
     Returns
     -------
     int
     """
-    from ..stability.bounds import ROUNDING_MARGIN, affine_bounds
-
     _check_net(net, "net")
-    atol = check_tolerance(atol)
+    atol, rtol = check_tolerances(atol, rtol)
     lower, upper = _check_full_box(lower, upper, net.n_in)
     n = net.n_in
     w, b, q = net.w, net.b, net.q
     norm = np.sqrt(np.einsum("ij,ij->i", w, w))
-    region = _regions(w, b, lower, upper, atol, ROUNDING_MARGIN, affine_bounds)
+    region = regions(w, b, lower, upper, atol, rtol)
     affine: list[np.ndarray] = [np.eye(n + 1)[n]]  # the constant, from c
     full_affine = np.eye(n + 1)
     zero_w = norm == 0
@@ -134,13 +135,8 @@ def predicted_fisher_rank(net: ReluNetwork, lower: Any = -1.0, upper: Any = 1.0,
     cross = np.flatnonzero(~zero_w & (region == CROSSING))
     rank = 0
     if len(cross):
-        keys = np.column_stack([w[cross], b[cross]]) / norm[cross, None]
-        from ..tanh.compress import generalised_sign
-
-        s = generalised_sign(keys[:, :n], atol)
-        s[s == 0] = generalised_sign(keys[s == 0, :n], 0.0)
-        keys *= s[:, None]
-        part = partition_keys(keys, atol)
+        keys, s, _ = unit_keys(w[cross], b[cross], atol)
+        part = partition_keys(keys, key_tolerances(keys, atol, rtol))
         for g in range(int(part.max()) + 1):
             members = np.flatnonzero(part == g)
             idx = cross[members]

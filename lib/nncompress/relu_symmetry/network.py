@@ -6,9 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_float_array
+from .._validation import as_float_array, as_inputs, check_size
+from ..torch_io import two_layer_from_torch, two_layer_to_torch
 
-__all__ = ["ReluNetwork", "relu"]
+__all__ = ["ReluNetwork", "relu", "m_symmetric"]
 
 
 def relu(z: np.ndarray) -> np.ndarray:
@@ -99,8 +100,6 @@ class ReluNetwork:
         ValueError
             If ``len(theta) - 1`` is not a multiple of ``n_in + 2``.
         """
-        from .._validation import check_size
-
         n_in = check_size(n_in, "n_in", minimum=1)
         theta = as_float_array(theta, "theta", ndim=1)
         if theta.shape[0] < 1 or (theta.shape[0] - 1) % (n_in + 2):
@@ -109,19 +108,9 @@ class ReluNetwork:
         return cls(nodes[:, :n_in], nodes[:, n_in], nodes[:, n_in + 1], theta[-1])
 
     # -- evaluation ----------------------------------------------------------------------------------------------
-    def _inputs(self, x: Any) -> np.ndarray:
-        x = as_float_array(x, "x", ndim=(1, 2))
-        if x.ndim == 1:
-            if self.n_in != 1:
-                raise ValueError(f"x must have shape (N, {self.n_in}), got {x.shape}")
-            x = x[:, None]
-        if x.shape[1] != self.n_in:
-            raise ValueError(f"x must have shape (N, {self.n_in}), got {x.shape}")
-        return x
-
     def pre_activations(self, x: Any) -> np.ndarray:
         """:math:`z_i = w_i \\cdot x + b_i` for a batch x (N, n): shape (N, h)."""
-        return self._inputs(x) @ self.w.T + self.b
+        return as_inputs(x, self.n_in) @ self.w.T + self.b
 
     def __call__(self, x: Any) -> np.ndarray:
         """Evaluate f on a batch x of shape (N, n) (1-D means N scalar inputs when n = 1); returns shape (N,)."""
@@ -149,17 +138,9 @@ class ReluNetwork:
     # -- torch ---------------------------------------------------------------------------------------------------
     def to_torch(self, dtype: Any = None) -> Any:
         """``nn.Sequential(nn.Linear(n, h), nn.ReLU(), nn.Linear(h, 1))`` computing f (float64 by default)."""
-        import torch
         from torch import nn
 
-        dtype = torch.float64 if dtype is None else dtype
-        hidden, out = nn.Linear(self.n_in, self.width, dtype=dtype), nn.Linear(self.width, 1, dtype=dtype)
-        with torch.no_grad():
-            hidden.weight.copy_(torch.from_numpy(self.w.copy()))
-            hidden.bias.copy_(torch.from_numpy(self.b.copy()))
-            out.weight.copy_(torch.from_numpy(self.q.reshape(1, -1).copy()))
-            out.bias.fill_(self.c)
-        return nn.Sequential(hidden, nn.ReLU(), out)
+        return two_layer_to_torch(self.w, self.b, self.q[None, :], [self.c], nn.ReLU(), dtype)
 
     @classmethod
     def from_torch(cls, module: Any) -> "ReluNetwork":
@@ -174,20 +155,8 @@ class ReluNetwork:
         """
         from torch import nn
 
-        layers = list(module) if isinstance(module, nn.Sequential) else None
-        if (
-            layers is None
-            or len(layers) != 3
-            or not isinstance(layers[0], nn.Linear)
-            or not isinstance(layers[1], nn.ReLU)
-            or not isinstance(layers[2], nn.Linear)
-        ):
-            raise TypeError("module must be nn.Sequential(nn.Linear(n, h), nn.ReLU(), nn.Linear(h, 1))")
-        hidden, out = layers[0], layers[2]
-        if hidden.bias is None or out.bias is None:
-            raise TypeError("module's Linear layers must both have biases (bias=True)")
-        if out.in_features != hidden.out_features:
-            raise ValueError(f"module's layers do not chain: {hidden.out_features} hidden units feed {out.in_features}")
+        form = "nn.Sequential(nn.Linear(n, h), nn.ReLU(), nn.Linear(h, 1))"
+        hidden, out = two_layer_from_torch(module, nn.ReLU, form)
         if out.out_features != 1:
             raise ValueError(f"module must have one output, got {out.out_features}")
         return cls(hidden.weight, hidden.bias, out.weight[0], out.bias[0])
@@ -208,3 +177,11 @@ class ReluNetwork:
 
         terms = [f"{qi:+.{digits}g} relu({lin(wi, bi)})" for wi, bi, qi in zip(self.w, self.b, self.q)]
         return f"{self.c:.{digits}g} " + " ".join(terms) if terms else f"{self.c:.{digits}g}"
+
+
+def m_symmetric(m: int, b: float = -0.3, q: float = 1.0) -> ReluNetwork:
+    """The m-symmetric truth of Carroll (2023, DSLT4): w_k = (cos(pi/m), sin(pi/m)) rotated by 2 pi k / m,
+    b_k = b, q_k = q, c = 0."""
+    m = check_size(m, "m", minimum=1)
+    angles = np.pi / m + 2 * np.pi * np.arange(m) / m
+    return ReluNetwork(np.column_stack([np.cos(angles), np.sin(angles)]), np.full(m, b), np.full(m, q), 0.0)

@@ -40,7 +40,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from .._validation import check_size, check_tolerance
+from .._validation import check_size, check_tolerances
+from ..units import DEFAULT_RTOL, within_tolerance
 from .canonical import CanonicalForm, _check_net, canonical_form, equivalent
 from .network import ReluNetwork
 
@@ -66,73 +67,86 @@ def _exact_residual(a: np.ndarray, v: np.ndarray, subset: np.ndarray) -> list[Fr
     return g
 
 
-def _ok_zero(a, v, subset, atol) -> bool:
-    return all(abs(x) <= Fraction(atol) for x in _exact_residual(a, v, subset))
+def _ok_zero(a, v, subset, tol) -> bool:
+    return all(abs(x) <= Fraction(float(t)) for x, t in zip(_exact_residual(a, v, subset), tol))
 
 
-def _ok_parallel(a, v, u, subset, d, atol) -> bool:
+def _ok_parallel(a, v, u, subset, d, tol) -> bool:
     g = _exact_residual(a, v, subset)
     ud = [Fraction(float(x)) for x in u[d]]
     uu = sum(x * x for x in ud)
     t = sum(x * y for x, y in zip(g, ud)) / uu
-    return all(abs(x - t * y) <= Fraction(atol) for x, y in zip(g, ud))
+    return all(abs(x - t * y) <= Fraction(float(tk)) for x, y, tk in zip(g, ud, tol))
 
 
-def _enumerate(a: np.ndarray, v: np.ndarray, u: np.ndarray, atol: float) -> Absorption | None:
-    """Exhaustive search over all 2^J subsets; returns None if E = 2."""
+def _enumerate(a: np.ndarray, v: np.ndarray, u: np.ndarray, tol: np.ndarray) -> Absorption | None:
+    """Exhaustive search over all 2^J subsets (``tol``: the tolerance per coordinate); returns None if E = 2."""
     J, n = v.shape
     sums = a[None, :].copy()
     for j in range(J):  # row r of sums is a + sum of v_j over the bits j of r
         sums = np.vstack([sums, sums + v[j]])
-    slack = atol + 4 * (J + 1) * np.finfo(float).eps * (np.abs(a).sum() + np.abs(v).sum()) + 1e-300
+    slack = float(tol.max()) + 4 * (J + 1) * np.finfo(float).eps * (np.abs(a).sum() + np.abs(v).sum()) + 1e-300
     bits = lambda r: np.array([(r >> j) & 1 for j in range(J)], dtype=bool)  # noqa: E731
     for r in np.flatnonzero(np.max(np.abs(sums), axis=1) <= slack):
-        if _ok_zero(a, v, bits(r), atol):
+        if _ok_zero(a, v, bits(r), tol):
             return Absorption(0, tuple(np.flatnonzero(bits(r)).tolist()), -1, "enumeration")
     for d in range(J):
         resid = sums - np.outer(sums @ u[d], u[d])
         for r in np.flatnonzero(np.max(np.abs(resid), axis=1) <= slack):
             s = bits(r)
             s[d] = False
-            if _ok_parallel(a, v, u, s, d, atol):
+            if _ok_parallel(a, v, u, s, d, tol):
                 return Absorption(1, tuple(np.flatnonzero(s).tolist()), d, "enumeration")
     return None
 
 
-def _milp(a: np.ndarray, v: np.ndarray, u: np.ndarray, atol: float) -> Absorption | None:
+def _milp(a: np.ndarray, v: np.ndarray, u: np.ndarray, tol: np.ndarray) -> Absorption | None:
+    """The two subset-sum problems as mixed-integer programs (HiGHS through cvxpy); returns None if E = 2.
+
+    The data are scaled to 1. HiGHS decides feasibility only to about 1e-7 and its answer can depend on the slack
+    it is given, so each problem is tried with the slacks ``tol`` (scaled), 1e-10 and 1e-9 in turn; a solution is
+    used only after it passes the exact check at ``tol``."""
     import cvxpy as cp
 
     J, n = v.shape
     scale = max(float(np.abs(a).max(initial=0)), float(np.abs(v).max(initial=0)), 1e-300)
-    a_s, v_s, tol = a / scale, v / scale, max(atol / scale, 0.0)
-    z = cp.Variable(J, boolean=True)
-    prob = cp.Problem(cp.Minimize(0), [cp.abs(a_s + v_s.T @ z) <= tol])
-    with np.errstate(invalid="ignore"):
-        prob.solve(solver=cp.HIGHS)
-    if prob.status in ("optimal", "optimal_inaccurate") and z.value is not None:
-        s = np.round(z.value).astype(bool)
-        if _ok_zero(a, v, s, atol):
-            return Absorption(0, tuple(np.flatnonzero(s).tolist()), -1, "milp")
-        warnings.warn("MILP solution failed exact verification; trying the next case", RuntimeWarning, stacklevel=3)
+    a_s, v_s = a / scale, v / scale
+    slacks = [tol / scale] + [np.full(n, s) for s in (1e-10, 1e-9) if s > float(np.max(tol / scale))]
     M = np.abs(a_s).sum() + np.abs(v_s).sum() + 1.0
-    t = cp.Variable(J)
-    dd = cp.Variable(J, boolean=True)
-    prob = cp.Problem(cp.Minimize(0), [cp.abs(a_s + v_s.T @ z + u.T @ t) <= tol, cp.abs(t) <= M * dd,
-                                       cp.sum(dd) <= 1])
-    with np.errstate(invalid="ignore"):
-        prob.solve(solver=cp.HIGHS)
-    if prob.status in ("optimal", "optimal_inaccurate") and z.value is not None:
-        d = int(np.argmax(dd.value))
-        s = np.round(z.value).astype(bool)
-        s[d] = False
-        if _ok_parallel(a, v, u, s, d, atol):
-            return Absorption(1, tuple(np.flatnonzero(s).tolist()), d, "milp")
-        warnings.warn("MILP solution failed exact verification; using two extra nodes", RuntimeWarning, stacklevel=3)
+    z, t, dd = cp.Variable(J, boolean=True), cp.Variable(J), cp.Variable(J, boolean=True)
+    unverified = False
+    for extra in (0, 1):
+        for slack in slacks:
+            if extra == 0:
+                prob = cp.Problem(cp.Minimize(0), [cp.abs(a_s + v_s.T @ z) <= slack])
+            else:
+                prob = cp.Problem(cp.Minimize(0), [cp.abs(a_s + v_s.T @ z + u.T @ t) <= slack,
+                                                   cp.abs(t) <= M * dd, cp.sum(dd) <= 1])
+            with np.errstate(invalid="ignore"):
+                prob.solve(solver=cp.HIGHS)
+            if prob.status not in ("optimal", "optimal_inaccurate") or z.value is None:
+                continue
+            subset = np.round(z.value).astype(bool)
+            if extra == 0 and _ok_zero(a, v, subset, tol):
+                return Absorption(0, tuple(np.flatnonzero(subset).tolist()), -1, "milp")
+            if extra == 1:
+                d = int(np.argmax(dd.value))
+                subset[d] = False
+                if _ok_parallel(a, v, u, subset, d, tol):
+                    return Absorption(1, tuple(np.flatnonzero(subset).tolist()), d, "milp")
+            unverified = True
+    if unverified:
+        warnings.warn("a MILP solution failed exact verification; using two extra nodes", RuntimeWarning,
+                      stacklevel=3)
     return None
 
 
 def absorb_linear(form: CanonicalForm, method: str = "auto", max_enum: int = 18) -> Absorption:
-    """Solve the subset-sum problem of the theorem above for a canonical form.
+    r"""Solve the subset-sum problem of the theorem above for a canonical form.
+
+    A subset sum counts as zero (or as parallel to :math:`\hat u_d`) in coordinate k when its residual is at most
+    :math:`\max(\text{atol}, \text{rtol}\,m_k)` with the form's tolerances and :math:`m_k` the magnitude of the
+    terms of :math:`a_k` plus :math:`\sum_j |v_{jk}|` (as in :func:`~nncompress.relu_symmetry.equivalent`).
 
     Parameters
     ----------
@@ -151,17 +165,20 @@ def absorb_linear(form: CanonicalForm, method: str = "auto", max_enum: int = 18)
     n = form.n_in
     u = form.keys[:, :n]
     v = form.kinks[:, None] * u
-    a, atol = form.linear, form.atol
-    if np.all(np.abs(a) <= atol):
+    a = form.linear
+    a_scale = np.abs(a) if form.linear_scale is None else form.linear_scale
+    if np.all(within_tolerance(a, a_scale, form.atol, form.rtol)):
         return Absorption(0, (), -1, "trivial")
+    tol = np.maximum(form.atol, form.rtol * (a_scale + np.abs(v).sum(axis=0)))
     if form.n_hyperplanes == 0:
         return Absorption(2, (), -1, "trivial")
     use_enum = method == "enumeration" or (method == "auto" and form.n_hyperplanes <= max_enum)
-    found = _enumerate(a, v, u, atol) if use_enum else _milp(a, v, u, atol)
+    found = _enumerate(a, v, u, tol) if use_enum else _milp(a, v, u, tol)
     return found if found is not None else Absorption(2, (), -1, "enumeration" if use_enum else "milp")
 
 
-def relu_rank(net: ReluNetwork, atol: float = 1e-9, method: str = "auto", max_enum: int = 18) -> int:
+def relu_rank(net: ReluNetwork, atol: float = 0.0, method: str = "auto", max_enum: int = 18, *,
+              rtol: float = DEFAULT_RTOL) -> int:
     r"""The fewest hidden nodes of a two-layer ReLU network computing ``net``'s function on :math:`\mathbb{R}^n`.
 
     ``J + E``: the number of kinked hyperplanes of the canonical form plus the 0, 1 or 2 nodes needed to absorb its
@@ -170,22 +187,26 @@ def relu_rank(net: ReluNetwork, atol: float = 1e-9, method: str = "auto", max_en
     Parameters
     ----------
     net : ReluNetwork
-    atol : float, default 1e-9
-        Tolerance of the canonical form and of the subset sums (:math:`L^\infty`).
+    atol : float, default 0
+        Absolute floor of the tolerances of the canonical form and of the subset sums (as in
+        :func:`~nncompress.relu_symmetry.equivalent`).
     method : {"auto", "enumeration", "milp"}
         How to solve the subset-sum problem (enumeration for J <= ``max_enum`` under "auto").
     max_enum : int, default 18
+    rtol : float, default ``nncompress.units.DEFAULT_RTOL``
+        Relative tolerance (as in :func:`~nncompress.relu_symmetry.equivalent`).
 
     Returns
     -------
     int
     """
     _check_net(net, "net")
-    form = canonical_form(net, check_tolerance(atol))
+    form = canonical_form(net, *check_tolerances(atol, rtol))
     return form.n_hyperplanes + absorb_linear(form, method, max_enum).extra
 
 
-def relu_compress(net: ReluNetwork, atol: float = 1e-9, method: str = "auto", max_enum: int = 18) -> ReluNetwork:
+def relu_compress(net: ReluNetwork, atol: float = 0.0, method: str = "auto", max_enum: int = 18, *,
+                  rtol: float = DEFAULT_RTOL) -> ReluNetwork:
     """A network of width ``relu_rank(net)`` computing the same function (built from the proof above).
 
     Nodes are unit-normalised: one per kinked hyperplane (reversed where the subset-sum solution says so), a second
@@ -198,8 +219,8 @@ def relu_compress(net: ReluNetwork, atol: float = 1e-9, method: str = "auto", ma
         If the check fails (it should not; it would be a bug).
     """
     _check_net(net, "net")
-    atol = check_tolerance(atol)
-    form = canonical_form(net, atol)
+    atol, rtol = check_tolerances(atol, rtol)
+    form = canonical_form(net, atol, rtol)
     plan = absorb_linear(form, method, max_enum)
     n = form.n_in
     keys, kinks = form.keys, form.kinks
@@ -226,8 +247,8 @@ def relu_compress(net: ReluNetwork, atol: float = 1e-9, method: str = "auto", ma
         q += [norm, -norm]
     w_arr = np.array(w, dtype=np.float64).reshape(-1, n)
     draft = ReluNetwork(w_arr, b, q, 0.0)
-    c = form.constant - canonical_form(draft, atol).constant
+    c = form.constant - canonical_form(draft, atol, rtol).constant
     out = ReluNetwork(w_arr, b, q, c)
-    if not equivalent(out, net, atol=max(atol, 1e-12)):
+    if not equivalent(out, net, atol=atol, rtol=max(rtol, DEFAULT_RTOL)):
         raise RuntimeError("relu_compress produced a network that is not equivalent to its input (a bug)")
     return out

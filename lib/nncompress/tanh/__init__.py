@@ -5,7 +5,8 @@ trace behind both (Section 5), Sussmann's reducibility conditions, random expans
 and approximate compressibility within an L-infinity ball (Section 6: proximate rank).
 """
 
-from .compress import CompressionTrace, compress, compression_trace, generalised_sign, is_reducible, rank
+from ..units import generalised_sign
+from .compress import CompressionTrace, compress, compression_trace, is_reducible, rank
 from .expand import random_expansion, random_network
 from .network import TanhNetwork
 from .proximate import ProximateCompression, proximate_compress, proximate_rank

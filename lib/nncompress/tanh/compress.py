@@ -7,7 +7,16 @@ orientations :math:`\sigma`. It is the trace constructed in the proof of Theorem
 :math:`\subseteq`). ``compress`` builds the smaller network from it and ``rank`` counts its groups.
 
 Everything is vectorised: the partition is one ``np.lexsort`` of the sign-normalised keys
-:math:`\operatorname{sign}(b_i)(b_i, c_i)` (Appendix A, change 2), so both run in :math:`O(h \log h)`.
+:math:`\operatorname{sign}(b_i)(b_i, c_i)` (Appendix A, change 2), so both run in :math:`O(h \log h)`. The shared
+kernels (generalised sign, partition, group sums) live in ``nncompress.units``.
+
+**Tolerance and scale.** With the default ``atol = 0`` every decision is exact and so independent of the scale of
+the weights: keys are compared for equality (negating a key is exact in floating point), and Stage 3 decides
+:math:`\alpha_j = 0` with correct rounding (``nncompress.units.group_sums``). A reducible network built by
+the symmetries of Section 3 (copies and negations of units, outgoing weights that cancel exactly) is compressed to
+its rank at every scale, and a unit moved by any amount is not merged. ``atol > 0`` is the absolute radius of
+Section 6 (an L-infinity ball in parameter space, the :math:`\varepsilon` of proximate rank), so it is absolute on
+purpose; its effect on the function is bounded in :func:`compress`.
 """
 
 from __future__ import annotations
@@ -18,10 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import check_tolerance
+from ..units import generalised_sign, group_sums, number_groups_by_first, partition_keys
 from .network import TanhNetwork
 
-__all__ = ["CompressionTrace", "generalised_sign", "group_sums", "cancel_exactly", "compression_trace", "compress",
-           "rank", "is_reducible"]
+__all__ = ["CompressionTrace", "cancel_exactly", "compression_trace", "compress", "rank", "is_reducible"]
 
 
 @dataclass(frozen=True)
@@ -64,107 +73,6 @@ class CompressionTrace:
         sorted_labels = self.labels[order]
         cuts = np.searchsorted(sorted_labels, np.arange(self.n_groups + 1))
         return [order[cuts[j] : cuts[j + 1]] for j in range(self.n_groups)]
-
-
-def generalised_sign(b: np.ndarray, atol: float = 0.0) -> np.ndarray:
-    """The sign of each row's first component with absolute value above ``atol``, or 0 (Appendix A, change 1).
-
-    Parameters
-    ----------
-    b : ndarray, shape (h, n)
-        Incoming weight vectors.
-    atol : float, default 0
-        With ``atol = 0`` this is the paper's sign of the first nonzero component.
-
-    Returns
-    -------
-    ndarray of float, shape (h,), entries in {-1, 0, +1}
-    """
-    big = np.abs(b) > atol
-    first = np.argmax(big, axis=1)
-    sign = np.sign(b[np.arange(b.shape[0]), first])
-    sign[~big.any(axis=1)] = 0.0
-    return sign
-
-
-def _exact_partition(keys: np.ndarray) -> np.ndarray:
-    """Labels of the partition of the rows of ``keys`` into equal rows, via one lexicographic sort."""
-    order = np.lexsort(keys.T[::-1])
-    sorted_keys = keys[order]
-    new_group = np.concatenate([[True], np.any(sorted_keys[1:] != sorted_keys[:-1], axis=1)])
-    labels = np.empty(len(keys), dtype=np.int64)
-    labels[order] = np.cumsum(new_group) - 1
-    return labels
-
-
-def _interval_partition(keys: np.ndarray, width: float) -> np.ndarray:
-    """Labels of a partition of the rows of ``keys`` into groups of per-coordinate range at most ``width``.
-
-    Coordinate by coordinate, each current group is sorted and cut greedily into runs that start at a key and
-    take every later key within ``width`` of that start. Every group's L-infinity diameter is thus at most
-    ``width``; with ``width = 0`` the groups are the classes of equal rows.
-    """
-    labels = np.zeros(len(keys), dtype=np.int64)
-    for k in range(keys.shape[1]):
-        order = np.lexsort((keys[:, k], labels))
-        new_labels = np.empty_like(labels)
-        current, start, prev_label = -1, 0.0, None
-        for i in order:
-            value, label = keys[i, k], labels[i]
-            if label != prev_label or value - start > width:
-                current, start, prev_label = current + 1, value, label
-            new_labels[i] = current
-        labels = new_labels
-    return labels
-
-
-def _number_groups_by_first_unit(labels: np.ndarray) -> np.ndarray:
-    """Renumber group labels 0..J-1 in the order of each group's lowest unit index."""
-    if len(labels) == 0:
-        return labels
-    n_groups = labels.max() + 1
-    first = np.full(n_groups, len(labels), dtype=np.int64)
-    np.minimum.at(first, labels, np.arange(len(labels)))
-    rank_of = np.empty(n_groups, dtype=np.int64)
-    rank_of[np.argsort(first)] = np.arange(n_groups)
-    return rank_of[labels]
-
-
-def group_sums(values: np.ndarray, labels: np.ndarray, n_groups: int) -> np.ndarray:
-    r"""Sums of the rows of ``values`` over each group, zero exactly when the real sum is zero.
-
-    Stage 3 must decide :math:`\alpha_j = 0` without rounding error, whatever the order of the units. Sums are
-    first accumulated by ``np.bincount``; that is exact for groups of one or two units (one IEEE addition is
-    correctly rounded), and for larger groups it is within :math:`k\,2^{-52} \sum_i |v_i|` of the real sum
-    (recursive summation of k terms). Only the groups whose sum lies within that bound of zero are summed again,
-    by ``math.fsum`` (correctly rounded, hence zero iff the real sum is zero), so the cost stays
-    :math:`O(h)` unless many groups nearly cancel.
-
-    Parameters
-    ----------
-    values : ndarray, shape (k, m)
-    labels : ndarray of int, shape (k,), entries in 0..n_groups-1
-
-    Returns
-    -------
-    ndarray, shape (n_groups, m)
-    """
-    m = values.shape[1]
-    sums = np.zeros((n_groups, m))
-    magnitudes = np.zeros((n_groups, m))
-    for col in range(m):
-        sums[:, col] = np.bincount(labels, weights=values[:, col], minlength=n_groups)
-        magnitudes[:, col] = np.bincount(labels, weights=np.abs(values[:, col]), minlength=n_groups)
-    sizes = np.bincount(labels, minlength=n_groups)
-    bound = 2.0 * sizes[:, None] * (np.finfo(float).eps * magnitudes + np.finfo(float).smallest_subnormal)
-    suspects = np.flatnonzero((sizes > 2) & np.any(np.abs(sums) <= bound, axis=1))
-    if len(suspects):
-        order = np.argsort(labels, kind="stable")
-        cuts = np.searchsorted(labels[order], np.stack([suspects, suspects + 1]))
-        for j, lo, hi in zip(suspects, *cuts):
-            members = values[order[lo:hi]]
-            sums[j] = [math.fsum(members[:, col]) for col in range(m)]
-    return sums
 
 
 def cancel_exactly(values: np.ndarray) -> np.ndarray:
@@ -217,8 +125,7 @@ def _trace_and_alpha(net: TanhNetwork, atol: float) -> tuple[CompressionTrace, n
     sign = generalised_sign(net.b, atol)
     kept = np.flatnonzero(sign != 0)  # Stage 1: I
     keys = sign[kept, None] * np.column_stack([net.b[kept], net.c[kept]])
-    part = _exact_partition(keys) if atol == 0 else _interval_partition(keys, atol)  # Stage 2: Pi
-    part = _number_groups_by_first_unit(part)
+    part = number_groups_by_first(partition_keys(keys, atol))  # Stage 2: Pi
     labels = np.full(net.width, -1, dtype=np.int64)
     labels[kept] = part
     n_groups = int(part.max(initial=-1)) + 1
@@ -300,6 +207,6 @@ def is_reducible(net: TanhNetwork, atol: float = 0.0) -> bool:
         return True
     keys = sign[:, None] * np.column_stack([net.b, net.c])
     if atol == 0:  # (iii)/(iv): a repeated key
-        return bool(_exact_partition(keys).max(initial=-1) + 1 < len(keys))
+        return bool(partition_keys(keys).max(initial=-1) + 1 < len(keys))
     close = np.all(np.abs(keys[:, None, :] - keys[None, :, :]) <= atol, axis=2)
     return bool(np.any(np.triu(close, k=1)))

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_float_array, check_size
+from .._validation import as_float_array, as_inputs, check_size
+from ..torch_io import two_layer_from_torch, two_layer_to_torch
 
 __all__ = ["TanhNetwork"]
 
@@ -131,13 +132,7 @@ class TanhNetwork:
         -------
         ndarray, shape (N, m)
         """
-        x = as_float_array(x, "x", ndim=(1, 2))
-        if x.ndim == 1:
-            if self.n_in != 1:
-                raise ValueError(f"x must have shape (N, {self.n_in}), got {x.shape}")
-            x = x[:, None]
-        if x.shape[1] != self.n_in:
-            raise ValueError(f"x must have shape (N, {self.n_in}), got {x.shape}")
+        x = as_inputs(x, self.n_in)
         return self.d + np.tanh(x @ self.b.T + self.c) @ self.a
 
     # -- torch --------------------------------------------------------------------------------------------------
@@ -146,17 +141,9 @@ class TanhNetwork:
 
         ``dtype`` defaults to ``torch.float64`` so that nothing is lost in the conversion.
         """
-        import torch
         from torch import nn
 
-        dtype = torch.float64 if dtype is None else dtype
-        hidden, out = nn.Linear(self.n_in, self.width, dtype=dtype), nn.Linear(self.width, self.n_out, dtype=dtype)
-        with torch.no_grad():
-            hidden.weight.copy_(torch.from_numpy(self.b.copy()))
-            hidden.bias.copy_(torch.from_numpy(self.c.copy()))
-            out.weight.copy_(torch.from_numpy(self.a.T.copy()))
-            out.bias.copy_(torch.from_numpy(self.d.copy()))
-        return nn.Sequential(hidden, nn.Tanh(), out)
+        return two_layer_to_torch(self.b, self.c, self.a.T, self.d, nn.Tanh(), dtype)
 
     @classmethod
     def from_torch(cls, module: Any) -> "TanhNetwork":
@@ -166,23 +153,13 @@ class TanhNetwork:
         ------
         TypeError
             If ``module`` is not of that form.
+        ValueError
+            If the layers do not chain.
         """
         from torch import nn
 
-        layers = list(module) if isinstance(module, nn.Sequential) else None
-        if (
-            layers is None
-            or len(layers) != 3
-            or not isinstance(layers[0], nn.Linear)
-            or not isinstance(layers[1], nn.Tanh)
-            or not isinstance(layers[2], nn.Linear)
-        ):
-            raise TypeError("module must be nn.Sequential(nn.Linear(n, h), nn.Tanh(), nn.Linear(h, m))")
-        hidden, out = layers[0], layers[2]
-        if hidden.bias is None or out.bias is None:
-            raise TypeError("module's Linear layers must both have biases (bias=True)")
-        if out.in_features != hidden.out_features:
-            raise ValueError(f"module's layers do not chain: {hidden.out_features} hidden units feed {out.in_features}")
+        form = "nn.Sequential(nn.Linear(n, h), nn.Tanh(), nn.Linear(h, m))"
+        hidden, out = two_layer_from_torch(module, nn.Tanh, form)
         return cls(out.weight.T, hidden.weight, hidden.bias, out.bias)
 
     # -- display ------------------------------------------------------------------------------------------------

@@ -32,7 +32,8 @@ from itertools import product
 import numpy as np
 
 from .._validation import check_size, check_tolerance
-from .compress import _interval_partition, cancel_exactly, compress, generalised_sign, rank
+from ..units import generalised_sign, partition_keys
+from .compress import cancel_exactly, compress, rank
 from .network import TanhNetwork
 
 __all__ = ["ProximateCompression", "proximate_compress", "proximate_rank"]
@@ -98,7 +99,7 @@ def _greedy(net: TanhNetwork, eps: float) -> TanhNetwork:
     b[sign == 0] = 0.0  # Stage 1
     kept = np.flatnonzero(sign != 0)
     keys = sign[kept, None] * np.column_stack([net.b[kept], net.c[kept]])
-    labels = _interval_partition(keys, 2 * eps)  # Stage 2
+    labels = partition_keys(keys, 2 * eps)  # Stage 2
     for j in range(labels.max(initial=-1) + 1):
         members = np.flatnonzero(labels == j)
         mid = _merge_point(keys[members], eps)
