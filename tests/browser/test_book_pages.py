@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 import yaml
+from leftovers import find_leftovers, unexpected
 
 ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / "_build" / "html"
@@ -49,8 +50,11 @@ if not (HTML / "index.html").is_file() or CHROMIUM is None:
 @pytest.fixture(scope="module")
 def server():
     """Serve _build/html on a loopback port (the search page needs http, not file://)."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(HTML))
-    handler.log_message = lambda *args: None
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(QuietHandler, directory=str(HTML))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -122,6 +126,78 @@ def test_page_renders(browser, server, doc):
             page.screenshot(path=str(SHOTS / f"{Path(doc).name}.png"))
     finally:
         page.close()
+
+
+# The visible text of a page, block by block, with code inputs and error tracebacks removed (test_page_renders
+# fails on the latter) and every code literal and math element replaced by a placeholder (their content is
+# deliberate; removing them would glue the words around them).
+_VISIBLE_TEXT_JS = """() => {
+    const main = document.querySelector('main').cloneNode(true);
+    main.querySelectorAll('.cell_input, .output.traceback, script, style, .headerlink').forEach(e => e.remove());
+    main.querySelectorAll('mjx-container, .math, code, .MathJax').forEach(e => e.replaceWith('X'));
+    const blocks = [...main.querySelectorAll(
+        'p, li, td, th, dt, dd, h1, h2, h3, caption, figcaption, .cell_output pre')];
+    return blocks.filter(e => !e.querySelector('p, li, td, dd')).map(e => e.textContent.replace(/\\s+/g, ' ').trim());
+}"""
+
+
+@pytest.mark.parametrize("doc", PAGES)
+def test_no_leftovers(browser, server, doc):
+    """No glue, pandas, BibTeX or MyST leftovers in what a reader sees (patterns and allow-list: leftovers.py)."""
+    page, _ = _open(browser, f"{server}/{doc}.html")
+    try:
+        blocks = page.evaluate(_VISIBLE_TEXT_JS)
+        empty_glue = page.evaluate("() => [...document.querySelectorAll('main span.pasted-text')]"
+                                   ".filter(e => !e.textContent.trim()).length")
+    finally:
+        page.close()
+    found = []
+    for block in blocks:
+        for name, match in unexpected(doc, find_leftovers(block, page=doc)):
+            i = block.find(match)
+            found.append(f"{name}: {match!r} in ...{block[max(0, i - 50):i + len(match) + 30]}...")
+    assert not empty_glue, f"{doc}: empty glued values: {empty_glue}"
+    assert not found, f"{len(found)} leftovers on {doc}:\n" + "\n".join(sorted(set(found)))
+
+
+PROOF_LABELS = ["proof-canonical-traces", "proof-components", "proof-counts", "proof-split", "proof-canonical-form",
+                "proof-relu-rank", "proof-fisher-rank", "proof-piece-bound", "proof-norm-bound"]
+GLOSSARY_TERMS = ["stable neuron", "stably active", "stably inactive", "witness", "kink", "trace",
+                  "learning coefficient", "multiplicity", "WBIC", "local learning coefficient", "statistical query",
+                  "separator", "transfer set", "lossless compression", "reducible", "irreducible", "rank",
+                  "bounded-rank region", "generalised sign", "unit partition", "MILP", "big-M", "ISA", "LEO++",
+                  "phase", "degenerate phase", "distillation"]
+
+
+@pytest.mark.skipif("book/proofs" not in PAGES, reason="no proofs page in _toc.yml")
+def test_proofs_page(browser, server):
+    """Every proof has its anchor, its statement box and its typeset math, and ends with a square."""
+    page, _ = _open(browser, f"{server}/book/proofs.html")
+    try:
+        ids = set(page.evaluate("() => [...document.querySelectorAll('main [id]')].map(e => e.id)"))
+        assert not set(PROOF_LABELS) - ids, f"missing proof anchors: {set(PROOF_LABELS) - ids}"
+        statements = page.locator("main div.admonition").count()
+        assert statements == len(PROOF_LABELS), f"{statements} statement boxes for {len(PROOF_LABELS)} results"
+        text = page.locator("main").inner_text()
+        assert text.count("Proof.") == len(PROOF_LABELS), "a result without its proof"
+        assert (HTML / "book" / "proofs.html").read_text().count(r"\square") >= len(PROOF_LABELS), "a proof not closed"
+    finally:
+        page.close()
+
+
+@pytest.mark.skipif("book/glossary" not in PAGES, reason="no glossary page in _toc.yml")
+def test_glossary_page(browser, server):
+    """The glossary defines the terms the chapters use, each with a non-empty definition."""
+    page, _ = _open(browser, f"{server}/book/glossary.html")
+    try:
+        terms = page.evaluate("() => [...document.querySelectorAll('main dl.glossary dt')]"
+                              ".map(e => e.textContent.replace(/#$/, '').trim())")
+        empty = page.evaluate("() => [...document.querySelectorAll('main dl.glossary dd')]"
+                              ".filter(e => !e.textContent.trim()).length")
+    finally:
+        page.close()
+    assert not set(GLOSSARY_TERMS) - set(terms), f"glossary lacks {set(GLOSSARY_TERMS) - set(terms)}"
+    assert not empty, f"{empty} empty glossary definitions"
 
 
 def _search_term(doc: str) -> str:
