@@ -3,11 +3,12 @@ r"""The experiments of Chapter 5 (Carroll 2023, DSLT4, and Carroll's 2021 thesis
 * :func:`phase_run`: one data set, one SMC population per temperature (:math:`\beta = 1/\log n` and 1), every particle
   labelled by :func:`~nncompress.phases.label_phases`, with the spread across independent runs and diagnostics;
 * :func:`deformation_sweep`: the "deforming to degeneracy" transition, the one-node fraction against theta and n;
-* :func:`one_node_gap`, :func:`predicted_switch`: the accuracy side of the free energy
-  :math:`F_n \approx nK(w^*) + \lambda \log n` (Watanabe 2009, the free energy formula; Carroll 2023, DSLT3);
+* :func:`one_node_fits`, :func:`one_node_gap`: the accuracy side of the free energy
+  :math:`F_n \approx nK(w^*) + \lambda \log n - (m - 1) \log\log n` (Watanabe 2009, the free energy formula;
+  Carroll 2023, DSLT3);
 * :func:`orientation_sweep`: annihilating vs non-annihilating configurations of the 3-symmetric and scaled truths;
-* :func:`llc_validation`, :func:`phase_llcs`: the learning-coefficient estimator on models with known values, then at
-  the phases' parameters.
+* :func:`llc_validation`, :func:`phase_llcs`: the learning-coefficient estimators on models with known
+  :math:`(\lambda, m)`, then at the phases' parameters.
 """
 
 from __future__ import annotations
@@ -24,15 +25,15 @@ from ..relu_symmetry import ReluNetwork
 from .inference import run_ess
 from .labelling import box_grid, label_phases, nearest_prototype, orientation_phases
 from .landscape import best_fit, phase_point, population_loss
-from .learning_coefficient import (linear_data, local_learning_coefficient, regular_llc_exact, relu_population,
-                                   rrr_learning_coefficient, rrr_population)
+from .known_models import llc_validation_table
+from .learning_coefficient import local_learning_coefficient, relu_population
 from .model import ReluRegression, make_data, wbic_beta
 from .samplers import smc
-from .truths import deforming_pair, degenerate_pair, scaled_three_node
+from .truths import deforming_pair, scaled_three_node
 
 __all__ = ["experiment_rng", "phase_run", "deformation_sweep", "deformation_claims", "orientation_claims",
-           "one_node_fits", "one_node_gap", "measured_switch", "free_energy_curve", "predicted_switch",
-           "orientation_sweep", "reversed_network", "llc_validation", "phase_llcs", "rhat_runs"]
+           "one_node_fits", "one_node_gap", "measured_switch", "orientation_sweep", "reversed_network",
+           "llc_validation", "phase_llcs", "PHASE_LLC_SETTINGS", "rhat_runs"]
 
 
 def experiment_rng(seed: int, name: str) -> np.random.Generator:
@@ -240,55 +241,6 @@ def deformation_claims(df: Any, mid_frac: float = 0.75) -> dict[str, float]:
     return out
 
 
-def free_energy_curve(thetas: Any, ns: Any, rng: np.random.Generator | int | None = None, n_draws: int = 1000,
-                      n_chains: int = 8, gamma: float = 1.0) -> Any:
-    r"""The two phases of the deforming pair in the free energy formula :math:`F_n \approx nK(w^*) + \lambda \log n`
-    (Watanabe 2009; Carroll 2023, DSLT3): for each theta and n, :math:`K_1(\theta)`, the local learning coefficient
-    :math:`\lambda_2(\theta)` at the two-node truth, and the predicted one-node mass :math:`1 / (1 + e^{F_1 - F_2})`
-    with :math:`F_2 = \lambda_2 \log n` and :math:`F_1 = nK_1 + \lambda_1 \log n`.
-
-    :math:`\lambda_1` is estimated once per n where the one-node configuration is a true parameter (the degenerate
-    truth at theta = pi/2, one node and one degenerate node): for theta < pi/2 the best one-node fit is not a local
-    minimum of K in the width-2 model (adding a small second node lowers K), so a localised estimate there drifts
-    down and is meaningless. Estimates use the population loss at that n (:func:`phase_llcs`)."""
-    import pandas as pd
-
-    thetas = as_float_array(thetas, "thetas", ndim=1)
-    rng = as_rng(rng)
-    _, gaps = one_node_fits(thetas, rng)
-    rows = []
-    for n in [check_size(int(v), "ns", minimum=2) for v in np.atleast_1d(ns)]:
-        deg = degenerate_pair()
-        one = phase_llcs({"1 node": (deg, deg)}, 2, n, rng, gamma=gamma, n_chains=n_chains,
-                         n_draws=n_draws).iloc[0]
-        for t, k1 in zip(thetas, gaps):
-            truth = deforming_pair(float(t))
-            two = phase_llcs({"2 nodes": (truth, truth)}, 2, n, rng, gamma=gamma, n_chains=n_chains,
-                             n_draws=n_draws).iloc[0]
-            f2 = two["llc"] * math.log(n)
-            f1 = n * k1 + one["llc"] * math.log(n)
-            rows.append({"theta": float(t), "n": n, "K1": k1, "llc_2": two["llc"], "llc_2_se": two["std_error"],
-                         "llc_1": one["llc"], "llc_1_se": one["std_error"],
-                         "rhat_max": float(max(two["rhat"], one["rhat"])), "F_2": f2, "F_1": f1,
-                         "predicted_one_node": 1.0 / (1.0 + math.exp(min(f1 - f2, 700.0)))})
-    return pd.DataFrame(rows)
-
-
-def predicted_switch(thetas: Any, fraction: Any, level: float = 0.5) -> float:
-    """The first angle at which a predicted one-node mass (e.g. ``predicted_one_node`` of
-    :func:`free_energy_curve`, over increasing ``thetas``) reaches ``level``, by linear interpolation; NaN if never."""
-    thetas = as_float_array(thetas, "thetas", ndim=1)
-    fraction = as_float_array(fraction, "fraction", shape=(len(thetas),))
-    above = np.flatnonzero(fraction >= level)
-    if len(above) == 0:
-        return math.nan
-    i = above[0]
-    if i == 0:
-        return float(thetas[0])
-    step = (thetas[i] - thetas[i - 1]) / (fraction[i] - fraction[i - 1])
-    return float(thetas[i - 1] + (level - fraction[i - 1]) * step)
-
-
 def reversed_network(truth: ReluNetwork) -> ReluNetwork:
     r"""The truth with every node's orientation reversed, :math:`(w_i, b_i) \to (-w_i, -b_i)`, and
     :math:`c \to c + \sum_i q_i b_i` (Carroll 2023, DSLT3, "Orientation Reversal"). It computes the truth's function
@@ -354,72 +306,82 @@ def orientation_claims(df: Any) -> dict[str, float]:
     return out
 
 
-def llc_validation(rng: np.random.Generator | int | None = None, n: int = 10_000, n_chains: int = 8,
-                   n_draws: int = 400, linear_dims: Any = (2, 6), rrr_cases: Any = ((3, 3, 3, 1), (4, 3, 3, 1),
-                   (5, 5, 4, 2), (2, 2, 2, 0)), gamma: float = 1.0, n_tune: int = 300) -> Any:
-    r"""The learning-coefficient estimator on models whose coefficient is known in closed form: linear regression on
-    ``n`` data points at its least-squares estimate (:math:`d/2`; the exact expectation at finite :math:`\gamma`
-    from :func:`~nncompress.phases.regular_llc_exact` alongside), and reduced-rank regression through its
-    population loss at a true parameter (Aoyagi and Watanabe's formula,
-    :func:`~nncompress.phases.rrr_learning_coefficient`). Returns a DataFrame with the estimate, its standard error
-    over chains, and the relative error."""
-    import pandas as pd
-
-    rng = as_rng(rng)
-    rows = []
-    for d in linear_dims:
-        lin = linear_data(int(d), n, rng)
-        t0 = time.perf_counter()
-        r = local_learning_coefficient(lin, lin.mle(), rng, gamma=gamma, n_chains=n_chains, n_draws=n_draws,
-                                       n_tune=n_tune)
-        rows.append({"model": f"linear regression, d = {d}", "kind": "regular", "dim": int(d), "true": d / 2,
-                     "target at gamma": regular_llc_exact(lin, r.beta, gamma), "estimate": r.estimate,
-                     "std_error": r.std_error, "rhat": r.rhat, "accept": r.accept, "divergences": r.divergences,
-                     "seconds": time.perf_counter() - t0})
-    for M, N, H, rr in rrr_cases:
-        model, w0 = rrr_population(M, N, H, rr, n, rng)
-        t0 = time.perf_counter()
-        r = local_learning_coefficient(model, w0, rng, gamma=gamma, n_chains=n_chains, n_draws=n_draws,
-                                       n_tune=n_tune)
-        rows.append({"model": f"reduced rank, (M, N, H, r) = ({M}, {N}, {H}, {rr})", "kind": "singular",
-                     "dim": model.dim, "true": rrr_learning_coefficient(M, N, H, rr), "target at gamma": math.nan,
-                     "estimate": r.estimate, "std_error": r.std_error, "rhat": r.rhat, "accept": r.accept,
-                     "divergences": r.divergences, "seconds": time.perf_counter() - t0})
-    df = pd.DataFrame(rows)
-    df["relative_error"] = (df["estimate"] - df["true"]) / df["true"]
+def llc_validation(rng: np.random.Generator | int | None = None, n: int = 1000, **kwargs: Any) -> Any:
+    r"""The validation of the learning-coefficient estimators on models with known :math:`(\lambda, m)`:
+    :func:`~nncompress.phases.llc_validation_table` (normal crossings, linear regression, reduced-rank regression;
+    the tempered estimator and the single-temperature one side by side) at sample size ``n``, keyword arguments
+    passed on, with the known coefficient also under the name ``true``."""
+    df = llc_validation_table(rng, n=n, **kwargs)
+    df.insert(df.columns.get_loc("true_lambda") + 1, "true", df["true_lambda"])
     return df
 
 
+#: The ladder settings of :func:`phase_llcs`: enough for lambda (within 0.03 of the known values of the ReLU phases
+#: 3.5 and 5.0 in the benchmark), about a tenth of the cost of the estimator's defaults.
+PHASE_LLC_SETTINGS: dict[str, Any] = dict(n_chains=8, n_draws=1000, n_tune=500, log_t_step=2.0)
+
+
 def phase_llcs(points: dict[str, tuple[ReluNetwork, ReluNetwork]], width: int, n: int,
-               rng: np.random.Generator | int | None = None, gamma: float = 1.0, n_chains: int = 8,
-               n_draws: int = 1000, n_tune: int = 500) -> Any:
-    r"""Local learning coefficients of phase points of a ReLU model, through the population loss :math:`nK`
-    (:func:`~nncompress.phases.relu_population`).
+               rng: np.random.Generator | int | None = None, gamma: float = 1.0, method: str = "tempered",
+               **estimator_kw: Any) -> Any:
+    r"""Local learning coefficients and multiplicities of phase points of a ReLU model, through the population loss
+    :math:`nK` (:func:`~nncompress.phases.relu_population`), with the free energy of each phase to the order that
+    the estimates support.
 
     Parameters
     ----------
     points : dict of str to (truth, network)
         For each phase, the truth and a network of at most ``width`` nodes in that phase (padded with degenerate
         nodes by :func:`~nncompress.phases.phase_point`).
+    width, n : int
+        Width of the model and the sample size of the population loss.
+    rng : Generator, int or None
+    gamma : float, default 1
+        Strength of the localising Gaussian.
+    method : {"tempered", "wbic"}, default "tempered"
+        The estimator of :func:`~nncompress.phases.local_learning_coefficient`: the temperature ladder (with the
+        settings :data:`PHASE_LLC_SETTINGS` unless ``estimator_kw`` overrides them) or the single-temperature one at
+        :math:`\beta = 1/\log n` (no multiplicity; the free energy then omits the log log n term).
+    **estimator_kw
+        Passed to :func:`~nncompress.phases.local_learning_coefficient`.
 
     Returns
     -------
     pandas.DataFrame
-        ``K`` (the population loss at the point), ``llc``, ``std_error``, the free-energy proxy
-        :math:`nK + \lambda \log n`, acceptance and divergences.
+        One row per phase: ``K`` (the population loss at the point), ``llc`` (:math:`\hat\lambda`; NaN when the
+        estimate failed the sanity check :math:`0 \le \lambda \le d/2`), ``std_error``, ``multiplicity``
+        (:math:`\hat m`), ``multiplicity_weight`` (the criterion weight of :math:`\hat m`),
+        ``multiplicity_bootstrap`` (how often the bootstrap over ladders chose it), ``valid``, ``flag`` (why the
+        estimate is invalid or uncertain), ``raw_estimate`` (the number before the sanity check), ``free_energy``
+        :math:`nK + \hat\lambda \log n - (\hat m - 1) \log\log n` (Watanabe 2009, the free energy formula;
+        NaN when the estimate is invalid), ``rhat``, ``accept``, ``divergences``, ``seconds``.
     """
     import pandas as pd
 
+    if method not in ("tempered", "wbic"):
+        raise ValueError(f"method must be 'tempered' or 'wbic', got {method!r}")
+    n = check_size(n, "n", minimum=3)
+    kw = dict(PHASE_LLC_SETTINGS, **estimator_kw) if method == "tempered" else dict(estimator_kw)
     rng = as_rng(rng)
     rows = []
     for name, (truth, net) in points.items():
         w_star = phase_point(net, width)
         target = relu_population(truth, width, n)
-        r = local_learning_coefficient(target, w_star, rng, gamma=gamma, n_chains=n_chains, n_draws=n_draws,
-                                       n_tune=n_tune)
+        t0 = time.perf_counter()
+        r = local_learning_coefficient(target, w_star, rng, gamma=gamma, method=method, **kw)
+        seconds = time.perf_counter() - t0
         K = float(population_loss(w_star[None], truth, width)[0])
-        rows.append({"phase": name, "K": K, "llc": r.estimate, "std_error": r.std_error, "rhat": r.rhat,
-                     "free_energy": n * K + r.estimate * math.log(n), "accept": r.accept,
-                     "divergences": r.divergences})
+        m = r.multiplicity
+        weight = boot = math.nan
+        if m is not None:
+            weight = float(r.multiplicity_weights[m - 1])
+            if r.multiplicity_bootstrap is not None:
+                boot = float(r.multiplicity_bootstrap[m - 1])
+        log_log = (m - 1) * math.log(math.log(n)) if m is not None else 0.0
+        rows.append({"phase": name, "K": K, "llc": r.estimate, "std_error": r.std_error,
+                     "multiplicity": m if m is not None else math.nan, "multiplicity_weight": weight,
+                     "multiplicity_bootstrap": boot, "valid": r.valid, "flag": r.flag,
+                     "raw_estimate": r.raw_estimate,
+                     "free_energy": n * K + r.estimate * math.log(n) - log_log if r.valid else math.nan,
+                     "rhat": r.rhat, "accept": r.accept, "divergences": r.divergences, "seconds": seconds})
     return pd.DataFrame(rows)
-

@@ -112,16 +112,25 @@ def plot_orientation(df: Any) -> Any:
 
 
 def plot_llc_validation(df: Any) -> Any:
-    """Estimated against known learning coefficients, with the identity line and one-standard-error bars."""
+    """Estimated against known learning coefficients (a table of
+    :func:`~nncompress.phases.llc_validation`): the tempered estimator with one-standard-error bars, coloured by
+    the kind of model, and the single-temperature (WBIC) estimate of the same model as an open marker, with the
+    identity line; both axes logarithmic."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5.0, 4.4))
+    fig, ax = plt.subplots(figsize=(5.6, 4.6))
     for i, (kind, g) in enumerate(df.groupby("kind")):
-        ax.errorbar(g["true"], g["estimate"], yerr=g["std_error"], fmt="o", capsize=3, color=f"C{i}", label=kind)
-    top = 1.1 * float(max(df["true"].max(), df["estimate"].max()))
-    ax.plot([0, top], [0, top], color="k", lw=1, label="estimate = truth")
-    ax.set(xlabel=r"known learning coefficient $\lambda$", ylabel=r"estimate $\hat\lambda$", xlim=(0, top),
-           ylim=(0, top))
-    ax.legend(fontsize=9)
+        ax.errorbar(g["true"], g["estimate"], yerr=g["std_error"], fmt="o", capsize=3, color=f"C{i}",
+                    label=f"{kind}, tempered")
+        if "wbic_estimate" in g:
+            ax.plot(g["true"], g["wbic_estimate"], "o", mfc="none", color=f"C{i}", ms=7,
+                    label=f"{kind}, single temperature")
+    cols = [c for c in ("true", "estimate", "wbic_estimate") if c in df]
+    vals = df[cols].to_numpy(float)
+    low, top = 0.8 * float(np.nanmin(vals[vals > 0])), 1.25 * float(np.nanmax(vals))
+    ax.plot([low, top], [low, top], color="k", lw=1, label="estimate = truth")
+    ax.set(xlabel=r"known learning coefficient $\lambda$", ylabel=r"estimate $\hat\lambda$", xscale="log",
+           yscale="log", xlim=(low, top), ylim=(low, top))
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -28,7 +28,7 @@ from scipy.special import logsumexp
 from .._validation import as_float_array, as_rng, check_size
 from .model import check_positive
 
-__all__ = ["Target", "HMCResult", "hmc", "SMCResult", "smc", "systematic_resample"]
+__all__ = ["Target", "HMCResult", "hmc", "hmc_step", "SMCResult", "smc", "systematic_resample"]
 
 
 class Target(Protocol):
@@ -50,10 +50,14 @@ def _tempered(target: Target, theta: np.ndarray, lam: float) -> tuple[np.ndarray
     return lp + lam * ll, glp + lam * gll, ll
 
 
-def _hmc_step(target: Target, theta: np.ndarray, logp: np.ndarray, grad: np.ndarray, ll: np.ndarray, lam: float,
+def hmc_step(target: Target, theta: np.ndarray, logp: np.ndarray, grad: np.ndarray, ll: np.ndarray, lam: float,
               eps: np.ndarray, n_leapfrog: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-    """One HMC transition for every row (identity mass, step size eps (P,)); returns the new state and the
-    acceptance probabilities."""
+    r"""One HMC transition (Neal 2011: leapfrog with identity mass, then a Metropolis test) for every row of ``theta``
+    on :math:`\log\varphi + \lambda \log L`, each row with its own step size ``eps`` (P,). ``logp``, ``grad`` and
+    ``ll`` are the tempered log density, its gradient and the untempered :math:`\log L` at ``theta``. Returns the new
+    (theta, logp, grad, ll), the acceptance probabilities and a divergence flag (energy error above 1000) per row.
+    The building block of :func:`hmc`, :func:`smc` and the tempered ladder of
+    ``nncompress.phases.learning_coefficient``; it does no input checks."""
     p0 = rng.normal(size=theta.shape)
     th, g, p = theta, grad, p0 + 0.5 * eps[:, None] * grad
     with np.errstate(over="ignore", invalid="ignore"):  # divergent trajectories overflow; they are rejected below
@@ -144,7 +148,7 @@ def hmc(target: Target, init: Any, n_draws: int, rng: np.random.Generator | int 
     for t in range(n_tune + n_draws):
         eps = np.exp(log_eps if t < n_tune else log_eps_bar)
         L = int(rng.integers(max(1, n_leapfrog // 2), n_leapfrog + n_leapfrog // 2 + 1))
-        theta, logp, grad, ll, a, d = _hmc_step(target, theta, logp, grad, ll, lam, eps, L, rng)
+        theta, logp, grad, ll, a, d = hmc_step(target, theta, logp, grad, ll, lam, eps, L, rng)
         n_grad += L
         if t < n_tune:
             m = t + 1
@@ -312,7 +316,7 @@ def smc(target: Target, n_particles: int, betas: Any = (1.0,), rng: np.random.Ge
             for _ in range(n_moves):
                 L = int(rng.integers(max(1, n_leapfrog // 2), n_leapfrog + n_leapfrog // 2 + 1))
                 jitter = rng.uniform(0.8, 1.2, size=len(eps))
-                theta, logp, grad, ll, a, d = _hmc_step(target, theta, logp, grad, ll, lam, eps * jitter, L, rng)
+                theta, logp, grad, ll, a, d = hmc_step(target, theta, logp, grad, ll, lam, eps * jitter, L, rng)
                 eps = eps * np.exp(a - target_accept)
                 acc.append(a.mean())
                 n_grad += L
@@ -324,7 +328,7 @@ def smc(target: Target, n_particles: int, betas: Any = (1.0,), rng: np.random.Ge
         for _ in range(final_moves):
             L = int(rng.integers(max(1, n_leapfrog // 2), n_leapfrog + n_leapfrog // 2 + 1))
             jitter = rng.uniform(0.8, 1.2, size=len(eps))
-            theta, logp, grad, ll, a, d = _hmc_step(target, theta, logp, grad, ll, lam, eps * jitter, L, rng)
+            theta, logp, grad, ll, a, d = hmc_step(target, theta, logp, grad, ll, lam, eps * jitter, L, rng)
             eps = eps * np.exp(a - target_accept)
             n_grad += L
             n_div += int(d.sum())
