@@ -10,17 +10,24 @@
   turns any compression into the hidden parity.
 * :func:`product_network`, :func:`global_compression`, :func:`piece_lower_bound`: Theorem 3 with Telgarsky's sawtooth
   as the depth-separation gadget.
+* :func:`sawtooth_norm_bounds`, :func:`gadget_norm_table`, :func:`balance_layers`, :func:`balance_units`,
+  :func:`min_norm_depth2`, :func:`interpolant_network`: Definition 2 with its norm bound, for the sawtooth gadget.
+* :func:`fit_gadget_student`, :func:`train_gadget_students`: depth-2 local students trained on the gadget.
 * :func:`train_student`, :func:`distill_parity`, :func:`distillation_sweep`: distillation-style depth compression,
-  and how it fails as n grows.
+  and how it fails as n grows; :func:`compare_growth`: exponential against polynomial growth of its cost.
 """
 
 from .distill import (DistillResult, distill_parity, distillation_sweep, evaluate_student, samples_to_accuracy,
                       train_student)
 from .gadget import (count_pieces, depth2_sawtooth, gadget_network, global_compression, knot_fit, knot_fit_mse,
                      piece_lower_bound, product_network, sawtooth, window_contents, block_slices)
+from .growth import compare_growth, fit_model
 from .lemma1 import (ParityRecovery, lemma1_tv_bound, recover_parity, recovered_signs, sample_tilde, tilde_pmf,
                      walsh_hadamard, z_map)
+from .local import fit_gadget_student, train_gadget_students
 from .network import ACTIVATIONS, LayeredNetwork, block_diagonal, identity_layer, lipschitz_ratios, random_network
+from .norms import (VARIANCE, balance_layers, balance_units, damped_sawtooth, gadget_norm_table, interpolant_network,
+                    min_norm_depth2, sawtooth_norm_bounds, tent_wave)
 from .parity import (check_subset, fold_period, hypercube, parity, parity_network, parity_network_depth2,
                      random_subset)
 from .theorem1 import (ParityPerturbation, embed_first_layer, exact_compression, max_parity_bits, separator_gaps,
@@ -71,4 +78,17 @@ __all__ = [
     "evaluate_student",
     "samples_to_accuracy",
     "train_student",
+    "compare_growth",
+    "fit_model",
+    "fit_gadget_student",
+    "train_gadget_students",
+    "VARIANCE",
+    "balance_layers",
+    "balance_units",
+    "damped_sawtooth",
+    "gadget_norm_table",
+    "interpolant_network",
+    "min_norm_depth2",
+    "sawtooth_norm_bounds",
+    "tent_wave",
 ]

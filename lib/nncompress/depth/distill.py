@@ -74,7 +74,8 @@ def train_student(x: Any, y: Any, hidden: Sequence[int], *, epochs: int = 300, l
     Returns
     -------
     (LayeredNetwork, dict)
-        The student in float64, and ``{"epochs": run, "seconds": wall time, "loss": final epoch loss}``.
+        The student in float64, and ``{"epochs": run, "steps": optimiser steps, "seconds": wall time,
+        "loss": final epoch loss}``.
     """
     import torch
     from torch import nn
@@ -108,7 +109,7 @@ def train_student(x: Any, y: Any, hidden: Sequence[int], *, epochs: int = 300, l
         model = nn.Sequential(*layers[:-1])
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         xt, yt = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y2, dtype=torch.float32)
-        start, loss_value, run = time.perf_counter(), float("inf"), 0
+        start, loss_value, run, steps = time.perf_counter(), float("inf"), 0, 0
         for _ in tqdm(range(epochs), disable=not progress, desc=desc, leave=False):
             perm = torch.randperm(len(xt), generator=gen)
             total = 0.0
@@ -118,6 +119,7 @@ def train_student(x: Any, y: Any, hidden: Sequence[int], *, epochs: int = 300, l
                 loss = torch.mean((model(xt[idx]) - yt[idx]) ** 2)
                 loss.backward()
                 opt.step()
+                steps += 1
                 if max_norm is not None:
                     _project(model, max_norm)
                 total += loss.item() * len(idx)
@@ -128,7 +130,7 @@ def train_student(x: Any, y: Any, hidden: Sequence[int], *, epochs: int = 300, l
         seconds = time.perf_counter() - start
     finally:
         torch.set_num_threads(threads)
-    return LayeredNetwork.from_torch(model), {"epochs": run, "seconds": seconds, "loss": loss_value}
+    return LayeredNetwork.from_torch(model), {"epochs": run, "steps": steps, "seconds": seconds, "loss": loss_value}
 
 
 def _project(model: Any, radius: float) -> None:
@@ -168,6 +170,8 @@ class DistillResult:
         Lemma 1's bound on :math:`D_{TV}(\\tilde D, D_h)` from ``mse`` (:func:`lemma1_tv_bound`).
     train_loss : float
     epochs : int
+    steps : int
+        Adam steps of the training run (0 when unknown).
     """
 
     n: int
@@ -183,16 +187,21 @@ class DistillResult:
     tv_bound: float
     train_loss: float
     epochs: int
+    steps: int = 0
 
 
 def distill_parity(n: int, subset: Iterable[int] | None, sample_size: int, hidden: Sequence[int] = (128,), *,
                    lam: float = 8.0, depth: int = 5, noise: float = 0.0, epochs: int = 300, lr: float = 3e-3,
-                   batch_size: int = 256, target_loss: float = 1e-3,
-                   rng: np.random.Generator | int | None = None, progress: bool = False) -> DistillResult:
+                   batch_size: int = 256, target_loss: float = 1e-3, max_norm: float | None = None,
+                   eval_points: int | None = None, rng: np.random.Generator | int | None = None,
+                   progress: bool = False) -> DistillResult:
     r"""Distil the Theorem 1 teacher (n bits, Λ = ``lam``, depth ``depth``) over :math:`D_h`, :math:`h = \chi_S`,
     into a student with hidden widths ``hidden``, from a transfer set of ``sample_size`` points of :math:`D_h`.
 
-    ``rng`` draws the transfer set and seeds the student's initialisation. See :class:`DistillResult`."""
+    ``max_norm`` keeps the student in :math:`\mathrm{NN}_{\Lambda',d'}` with Λ' = ``max_norm`` (projection after
+    every step, :func:`train_student`); ``eval_points`` evaluates on that many fresh points of :math:`D_0` instead of
+    the whole cube (:func:`evaluate_student`). ``rng`` draws the transfer set, the evaluation points and seeds the
+    student's initialisation. See :class:`DistillResult`."""
     n = check_size(n, "n", minimum=1)
     sample_size = check_size(sample_size, "sample_size", minimum=1)
     hidden = _check_hidden(hidden)
@@ -201,18 +210,30 @@ def distill_parity(n: int, subset: Iterable[int] | None, sample_size: int, hidde
     teacher = theorem1_network(n, lam, depth)
     x = family.sample(sample_size, rng)
     student, info = train_student(x, teacher(x), hidden, epochs=epochs, lr=lr, batch_size=batch_size,
-                                  seed=int(rng.integers(2**31)), target_loss=target_loss, progress=progress,
-                                  desc=f"n={n}, N={sample_size}")
-    return evaluate_student(student, teacher, family, info | {"sample_size": sample_size})
+                                  seed=int(rng.integers(2**31)), target_loss=target_loss, max_norm=max_norm,
+                                  progress=progress, desc=f"n={n}, N={sample_size}")
+    return evaluate_student(student, teacher, family, info | {"sample_size": sample_size}, eval_points=eval_points,
+                            rng=rng)
 
 
 def evaluate_student(student: LayeredNetwork, teacher: LayeredNetwork, family: ParityPerturbation,
-                     info: dict[str, Any] | None = None) -> DistillResult:
-    """Exact compression error over :math:`D_h`, and the parity Lemma 1 extracts from ``student``."""
+                     info: dict[str, Any] | None = None, *, eval_points: int | None = None,
+                     rng: np.random.Generator | int | None = None) -> DistillResult:
+    """Compression error over :math:`D_h`, and the parity Lemma 1 extracts from ``student``.
+
+    By default both are exact, over all :math:`2^n` cube points. With ``eval_points`` smaller than the cube they are
+    estimated on that many points of :math:`D_0` drawn with ``rng`` (for large n; noise-free families only), and the
+    parity is decoded from the signs on those points (the Walsh-Hadamard correlation on a sample)."""
     info = info or {"seconds": float("nan"), "loss": float("nan"), "epochs": 0}
-    points, probs = family.support()
+    if eval_points is None or 2**family.n <= eval_points:
+        points, probs = family.support()
+        cube = family.cube()
+    else:
+        if family.noise > 0:
+            raise ValueError("eval_points needs a noise-free family (noise = 0)")
+        cube = family.sample_d0(check_size(eval_points, "eval_points", minimum=1), as_rng(rng))
+        points, probs = family.perturb(cube, family.h(cube)), np.full(len(cube), 1.0 / len(cube))
     mse = float(np.sum(probs * (student(points) - teacher(points)) ** 2))
-    cube = family.cube()
     signs = recovered_signs(teacher, student, cube, family.eta, family.v)
     h = family.h(cube)
     decoded = recover_parity(cube[:, : family.n], signs, method="fwht")
@@ -223,7 +244,7 @@ def evaluate_student(student: LayeredNetwork, teacher: LayeredNetwork, family: P
         accuracy=float(np.mean(signs == h)), recovered=decoded.subset == family.subset,
         seconds=float(info["seconds"]), lemma1_ok=bool(family.eta * lip <= 2.0 / 4),
         tv_bound=lemma1_tv_bound(mse, 2.0, family.eta, lip), train_loss=float(info["loss"]),
-        epochs=int(info["epochs"]))
+        epochs=int(info["epochs"]), steps=int(info.get("steps", 0)))
 
 
 def distillation_sweep(ns: Sequence[int], sample_sizes: Sequence[int], students: dict[str, Sequence[int]] | None = None,
@@ -281,8 +302,8 @@ def distillation_sweep(ns: Sequence[int], sample_sizes: Sequence[int], students:
 
 def samples_to_accuracy(runs: Any, threshold: float = 0.9, column: str = "accuracy") -> Any:
     """Per n (and student, trial), the smallest transfer-set size whose run reached ``column >= threshold`` (NaN if
-    none did), that run's training time, and the total training time of the sweep up to it.
-    ``runs``: a DataFrame from :func:`distillation_sweep`."""
+    none did), that run's training time and Adam steps (``steps``, when ``runs`` records them), and the total
+    training time of the sweep up to it. ``runs``: a DataFrame from :func:`distillation_sweep`."""
     import pandas as pd
 
     threshold = float(threshold)
@@ -294,6 +315,7 @@ def samples_to_accuracy(runs: Any, threshold: float = 0.9, column: str = "accura
         row = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
         row |= {"samples": np.nan if first is None else first["sample_size"],
                 "seconds": np.nan if first is None else first["seconds"],
+                "steps": np.nan if first is None or "steps" not in grp else float(first["steps"]),
                 "total_seconds": float(grp.loc[grp["sample_size"] <= (first["sample_size"] if first is not None
                                                                       else np.inf), "seconds"].sum()),
                 "cube": 2 ** int(row["n"])}

@@ -16,8 +16,11 @@ __all__ = [
     "plot_distillation",
     "plot_family",
     "plot_gadget_fits",
+    "plot_growth",
+    "plot_norm_bounds",
     "plot_local_global",
     "plot_parity_construction",
+    "plot_student_curves",
     "plot_walsh_spectra",
     "plot_width_sweep",
 ]
@@ -137,4 +140,60 @@ def plot_local_global(ax: Any, table: Any) -> None:
                     rotation=90, color=PALETTE["bluish_green"])
     ax.set_xticks(idx, [f"layers {s}" for s in table["layers"]])
     ax.set(ylabel="mean squared error on whole gadgets")
+    ax.legend(fontsize=8)
+
+
+def plot_norm_bounds(ax: Any, table: Any, eps: float) -> None:
+    """Definition 2's norm: for each gadget size (x-axis: the gadget's own Λ, balanced), the depth-2 norms of
+    :func:`~nncompress.depth.norms.gadget_norm_table`: exact ReLU network, ReLU bounds at ``eps``, any-activation
+    bounds, and the interpolation bound (``interpolant_bound``), on log-log axes."""
+    lam = table["gadget_lam"]
+    ax.plot(lam, table["exact_relu"], "o-", color=PALETTE["vermillion"], label="exact depth-2 ReLU (error 0)")
+    ax.fill_between(lam, table["relu_lower"], table["relu_upper"], color=PALETTE["vermillion"], alpha=0.2,
+                    label=f"ReLU, error $\\leq$ {eps:.3g}: proven range")
+    ax.plot(lam, table["any_upper"], "s-", color=PALETTE["blue"], label="exact, tent activation (error 0)")
+    ax.fill_between(lam, table["any_lower"], table["any_upper"], color=PALETTE["blue"], alpha=0.2,
+                    label=f"any 1-Lipschitz activation, error $\\leq$ {eps:.3g}: proven range")
+    ax.plot(lam, table["interpolant_bound"], "^--", color=PALETTE["bluish_green"],
+            label="interpolation bound: any 1-D gadget as steep as this one")
+    ax.plot(lam, lam, "k:", label="$\\Lambda' = \\Lambda_g$")
+    ax.set(xscale="log", yscale="log", xlabel="$\\Lambda_g$ of the depth-3 gadget (balanced)",
+           ylabel="$\\Lambda'$ of a depth-2 network")
+    ax.legend(fontsize=7)
+
+
+def plot_student_curves(axes: Sequence[Any], runs: Any, curves: dict) -> None:
+    """Left: training curves (grid error against step) of the local students, one colour per gadget size m, the
+    constant predictor's error dashed; right: each (m, width)'s best error against width, with the proven floor."""
+    colors = (PALETTE["blue"], PALETTE["vermillion"], PALETTE["bluish_green"], PALETTE["orange"])
+    for (m, grp), color in zip(runs.groupby("m"), colors):
+        for key, arr in curves.items():
+            if key[0] == m:
+                axes[0].plot(arr[0], arr[1], color=color, alpha=0.35, lw=0.8)
+        axes[0].plot([], [], color=color, label=f"m = {m} ({2 * m * m} teeth)")
+        best = grp.groupby("width").agg(best=("best_mse", "min"), floor=("floor", "first"))
+        axes[1].plot(best.index, best["best"], "o-", color=color, label=f"best trained, m = {m}")
+        axes[1].plot(best.index, best["floor"], "x:", color=color, label=f"proven floor, m = {m}")
+    for ax in axes:
+        ax.axhline(1 / 12, color=PALETTE["black"], ls="--", lw=0.8, label="constant predictor (1/12)")
+    axes[0].set(xlabel="Adam step", ylabel="mean squared error vs gadget", yscale="log")
+    axes[1].set(xscale="log", xlabel="width of the depth-2 student", ylabel="mean squared error vs gadget")
+    axes[0].legend(fontsize=7)
+    axes[1].legend(fontsize=7, ncol=2)
+
+
+def plot_growth(ax: Any, needed: Any, fit: dict, column: str = "samples",
+                ylabel: str = "transfer-set size to reach the threshold") -> None:
+    """A cost against n (``column`` of ``needed``: every seed, and the median), with the exponential and polynomial
+    models of ``fit`` (:func:`~nncompress.depth.growth.compare_growth` on that column)."""
+    ns = np.linspace(needed["n"].min(), needed["n"].max(), 200)
+    med = needed.groupby("n")[column].median()
+    ax.plot(needed["n"], needed[column], ".", color=PALETTE["blue"], alpha=0.6, label="one seed")
+    ax.plot(med.index, med, "o", color=PALETTE["blue"], label="median over seeds")
+    e, p = fit["exponential"], fit["polynomial"]
+    ax.plot(ns, 2 ** (e["a"] + e["slope"] * ns), "-", color=PALETTE["vermillion"],
+            label=f"exponential $2^{{{e['a']:.1f} + {e['slope']:.2f} n}}$")
+    ax.plot(ns, 2 ** (p["a"] + p["slope"] * np.log2(ns)), "--", color=PALETTE["bluish_green"],
+            label=f"polynomial $2^{{{p['a']:.1f}}} n^{{{p['slope']:.1f}}}$")
+    ax.set(yscale="log", xlabel="$n$ (bits)", ylabel=ylabel)
     ax.legend(fontsize=8)
