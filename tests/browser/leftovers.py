@@ -45,27 +45,12 @@ EXEMPT: dict[str, set[str]] = {"nan": {"book/api"}, "raw column name": {"book/ap
 #: here: an empty dict is the goal. (book/api renders the library's docstrings; the notebooks are their chapters.)
 ALLOWED: dict[str, set[str]] = {
     # TO EMPTY (issue 19, item 5). Found by the smoke build of 2026-11-28, per chapter; each line says what to fix.
-    "notebooks/01_tanh_compression": {
-        "unit(s)",  # "off by at most {gap_max} unit(s)", twice: glue the word with the number
-        "greedy_envelope", "max_relative_error", "mean_units_removed",  # raw DataFrame column names in tables
-    },
-    "notebooks/02_bounded_rank_regions": {
-        "value(s)",  # "except for {greedy_misses} value(s) of r"
-        "exact_at_distance", "expansions_in_relaxed", "expansions_in_union", "greedy_at_distance", "linf_radius",
-        "max_sample_rank",  # raw column names
-    },
     "notebooks/03_mnist_stability": {
         "NaN",  # the sweep table prints NaN where the baseline did not run: say "not run"
         "connections_removed", "hidden_neurons", "magnitude_missed_fraction", "magnitude_percentile_needed",
         "magnitude_ratio", "neurons_removed", "preprocessing_claimed", "preprocessing_not_proven",
         "preprocessing_refuted_by_test", "removed_connections_fraction", "removed_neurons", "seconds_baseline",
         "seconds_pipeline", "seconds_pipeline_nodata", "stably_active", "stably_inactive",  # raw column names
-    },
-    "notebooks/04_relu_symmetries": {
-        "dtype: bool",  # a pandas Series printed raw ("Name: equivalent, dtype: bool")
-        "e...",  # a gallery cell cut short: "permutation, scaling, orientation reversal, de..."
-        "compressed_width", "largest_null", "measured_nullity", "model_nodes", "predicted_nullity", "sampled_gap",
-        "smallest_nonzero", "truth_nodes",  # raw column names
     },
     "notebooks/05_phase_transitions": {
         "NaN", "nan",  # an invalid learning-coefficient estimate shown as NaN in the table and glued into prose
