@@ -59,6 +59,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .units import DEFAULT_RTOL
+
 __all__ = ["main", "load_arrays", "build_parser", "DEFAULT_TIME_LIMIT", "SAFE_MODULES"]
 
 #: Seconds ``relu-stable`` spends at most on the analysis unless ``--time-limit`` says otherwise.
@@ -411,7 +413,7 @@ def _cmd_relu_equivalent(args: argparse.Namespace) -> int:
 
     model, truth = _two_layer_relu(args.model1), _two_layer_relu(args.model2)
     try:
-        report = classify(model, truth, atol=args.atol)
+        report = classify(model, truth, atol=args.atol, rtol=args.rtol)
     except (ValueError, TypeError) as exc:
         raise InputError(str(exc)) from exc
     print(report)
@@ -502,7 +504,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--upper", type=_floats, required=True, help="upper corner of the input box (number or list)")
     p.add_argument("--data", help=".npy array (N, n_0) of inputs in the box, used for preprocessing (validated for "
                                   "every method)")
-    p.add_argument("--method", default="pipeline", choices=("pipeline", "isa", "baseline"))
+    p.add_argument("--method", default="pipeline", choices=("pipeline", "isa", "baseline"),
+                   help="pipeline (default): data, bounds, LPs, gradient search, then ISA for what is left; isa: "
+                        "Algorithm 1 of Serra et al. as one SCIP branch-and-bound run; baseline: MILPs per neuron")
     p.add_argument("--time-limit", type=_time_limit, default=DEFAULT_TIME_LIMIT, metavar="SECONDS",
                    help=f"limit for the whole analysis (default {DEFAULT_TIME_LIMIT:g}); every phase stops at it and "
                         "neurons not proven by then are reported unknown, never stable (exit 1). 0: no solver is "
@@ -517,7 +521,9 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=epilog)
     p.add_argument("model1", help=".npz with w, b, q, c, or a .pt Sequential(Linear, ReLU, Linear) or its state dict")
     p.add_argument("model2", help="the same, for the second network (the 'truth')")
-    p.add_argument("--atol", type=_tolerance, default=1e-9, help="tolerance >= 0 (default 1e-9)")
+    p.add_argument("--atol", type=_tolerance, default=0.0, help="absolute floor of the tolerance, >= 0 (default 0)")
+    p.add_argument("--rtol", type=_tolerance, default=DEFAULT_RTOL,
+                   help=f"tolerance relative to the magnitude of the compared terms, >= 0 (default {DEFAULT_RTOL:g})")
     p.set_defaults(run=_cmd_relu_equivalent)
     return parser
 

@@ -257,11 +257,16 @@ def test_deadline_holds_on_a_hard_network_and_the_report_stays_sound(method):
     report = find_stable_neurons(weights, biases, -1.0, 1.0, method=method, time_limit=limit)
     wall = time.perf_counter() - start
     assert wall < limit + 2.0, f"{method} took {wall:.1f} s with a {limit} s limit"
-    assert not report.complete and report.timed_out and "time limit" in report.summary()
+    # neuron 3's maximum, +1e-8, is within the margin: neither witnessed nor provable, so never complete; whether
+    # the limit is reached first depends on the machine (a run that ends earlier is not flagged)
+    assert not report.complete
+    assert report.timed_out == ("time limit" in report.summary())
+    if wall < limit:
+        assert not report.timed_out
     assert_sound(report, exact_extremes_2d(weights, biases))
-    # the planted neurons: +1e-8 is reached (never stable), -1e-8 is stable but within the margin (unknown)
-    for l, i in ((1, 3), (1, 4)):
-        assert i not in report.stably_inactive[l] and i not in report.stably_active[l]
+    # the planted neurons: +1e-8 is reached (never stable); -1e-8 is stable, and may be proven so by a rigorous
+    # LP bound (assert_sound checks any such claim against the exact extremes)
+    assert 3 not in report.stably_inactive[1] and 3 not in report.stably_active[1]
     assert 2 not in report.stably_inactive[1]  # its minimum is positive, so it is active or unknown
 
 

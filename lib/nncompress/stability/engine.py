@@ -15,15 +15,21 @@ Methods (all return the same sets when they finish; the tests check it):
     problems, which a MILP solver abandons at the first feasible point), proven stabilities feeding the later
     layers' formulations, no witness shared between neurons and no data.
 ``"isa"``
-    Algorithm 1 literally: preprocessing with the data X, then the MILP (7)-(12) re-solved until its optimum is 0
-    (Proposition 1), each solution's input pushed through the network to settle every state it shows. cvxpy has
-    no callbacks, so the single solver call with a lazy-constraint callback becomes a loop of solves with the
-    observed states removed from the objective.
+    Algorithm 1: preprocessing with the data X, then the MILP (7)-(12) as **one** branch-and-bound run of SCIP whose
+    constraint handler (the paper's lazy-constraint callback) pushes every solution and every node's LP solution
+    through the network and cuts off the states they settle, until the optimum is proven 0 (Proposition 1); see
+    :mod:`nncompress.stability.isa`. The report's ``stats`` show one MILP solve.
 ``"pipeline"`` (default)
     The fastest sound pipeline we found: data -> interval bounds (exact in the first layer, whose maximising box
     corners are also witnesses) -> one LP relaxation per state still open (a proof when its bound says so, and its
-    optimal input pushed forward as a witness for every neuron) -> a batched projected-gradient search for
-    witnesses -> the ISA MILP for what is left.
+    optimal input pushed forward as a witness for every neuron; the bound made rigorous from the LP's dual solution)
+    -> a batched projected-gradient search for witnesses -> the single-run ISA for what is left.
+
+Proofs and arithmetic: interval bounds are rounded outwards (:mod:`nncompress.stability.bounds`); an LP bound is
+Neumaier and Shcherbina's safe bound from the dual solution, valid in real arithmetic; a MILP's verdict (the
+baseline's infeasibility, ISA's optimum 0) is a floating-point solver's, made robust by the margin: the question
+asked is "can :math:`y \ge -\delta`?", so a true input on the wrong side leaves slack :math:`\delta` above the
+solver's tolerances (:mod:`nncompress.stability.isa`, :mod:`nncompress.stability.milp`).
 
 Deadlines and memory: ``time_limit`` holds for every phase. Solver calls get the time that is left (and are
 abandoned if HiGHS overruns it, see ``nncompress.stability.milp.solve``), loops over neurons, data rows and
@@ -45,8 +51,9 @@ import cvxpy as cp
 import numpy as np
 
 from .._validation import as_float_array, as_rng, check_tolerance
-from .bounds import affine_bounds
-from .milp import SolveStats, build_milp, solve
+from .bounds import affine_bounds, safe_lp_lower_bound
+from .isa import isa_single_run
+from .milp import Relaxation, SolveStats, build_milp, build_relaxation, solve
 from .network import _digest, check_box, check_mlp, pre_activations
 
 __all__ = ["StabilityReport", "find_stable_neurons", "METHODS", "BLOCK_ELEMENTS"]
@@ -103,6 +110,10 @@ class StabilityReport:
         The extra linear constraint on the inputs, if the analysis had one.
     timed_out : bool
         True when the time limit stopped the analysis before every state was settled.
+    settled_by : list of ndarray of str
+        Per hidden layer and neuron, the phase that decided it (``"data"``, ``"bounds"``, ``"lp"``,
+        ``"gradient"``, ``"milp"`` or ``"baseline"``): the one in which it was proven stable or its second state
+        was witnessed; ``""`` for an unknown neuron.
     """
 
     stably_active: list[np.ndarray]
@@ -118,6 +129,7 @@ class StabilityReport:
     upper: np.ndarray | None = None
     input_constraint: tuple[np.ndarray, np.ndarray] | None = None
     timed_out: bool = False
+    settled_by: list[np.ndarray] = field(default_factory=list)
 
     @property
     def n_stable(self) -> int:
@@ -125,11 +137,16 @@ class StabilityReport:
         return sum(len(a) + len(i) for a, i in zip(self.stably_active, self.stably_inactive))
 
     def summary(self) -> str:
-        """One line per layer: proven active / proven inactive / unknown / total."""
+        """One line per layer: proven active / proven inactive / unknown, and how many neurons each phase decided."""
         state = "complete" if self.complete else "INCOMPLETE" + (" (time limit reached)" if self.timed_out else "")
         lines = [f"{self.method}: {state} in {self.seconds:.2f} s"]
         for l, (a, i, u) in enumerate(zip(self.stably_active, self.stably_inactive, self.unknown)):
-            lines.append(f"  layer {l}: {len(a)} stably active, {len(i)} stably inactive, {len(u)} unknown")
+            line = f"  layer {l}: {len(a)} stably active, {len(i)} stably inactive, {len(u)} unknown"
+            if l < len(self.settled_by):
+                names, counts = np.unique(self.settled_by[l][self.settled_by[l] != ""], return_counts=True)
+                if len(names):
+                    line += "; decided by " + ", ".join(f"{n} {c}" for n, c in zip(names, counts))
+            lines.append(line)
         return "\n".join(lines)
 
 
@@ -149,6 +166,16 @@ class _States:
         self.y_lower = [np.full(n, -np.inf) for n in sizes]
         self.y_upper = [np.full(n, np.inf) for n in sizes]
         self.witness_checks = 0
+        self.settled_by = [np.full(n, "", dtype=object) for n in sizes]
+
+    def decided(self, l: int) -> np.ndarray:
+        """Neurons of layer l proven stable or witnessed in both states."""
+        return self.never_active[l] | self.never_inactive[l] | (self.seen_active[l] & self.seen_inactive[l])
+
+    def record_phase(self, name: str) -> None:
+        """Name ``name`` as the phase that decided every neuron decided now and not before."""
+        for l in range(self.depth):
+            self.settled_by[l][self.decided(l) & (self.settled_by[l] == "")] = name
 
     @property
     def depth(self) -> int:
@@ -223,6 +250,7 @@ class _States:
             fingerprint=_digest(self.weights, self.biases, self.lower, self.upper, self.input_constraint),
             lower=self.lower.copy(), upper=self.upper.copy(), input_constraint=self.input_constraint,
             timed_out=bool(timed_out and not complete),
+            settled_by=[np.where(self.decided(l), self.settled_by[l], "").astype(str) for l in range(self.depth)],
         )
 
 
@@ -254,17 +282,42 @@ def _prefix_objective(milp: Any, l: int, n_prev: int) -> tuple[Any, Any]:
     return c, c @ prev
 
 
+def _highs_lp(relaxation: Relaxation) -> Any:
+    """A HiGHS instance holding the relaxation (one thread, quiet), its objective to be set per query."""
+    import highspy
+
+    lp = highspy.HighsLp()
+    A = relaxation.A
+    lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
+    lp.col_cost_ = np.zeros(A.shape[1])
+    lp.col_lower_, lp.col_upper_ = relaxation.col_lower, relaxation.col_upper
+    lp.row_lower_, lp.row_upper_ = relaxation.row_lower, relaxation.row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = A.indptr, A.indices, A.data
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("random_seed", 0)
+    h.passModel(lp)
+    return h
+
+
 def _lp_phase(states: _States, stats: SolveStats, deadline: float) -> None:
-    """One LP relaxation per open state, layer by layer: a proof if its bound allows, a witness from its optimum."""
+    """One LP relaxation per open state, layer by layer: a proof if its bound allows, a witness from its optimum.
+
+    The relaxation is solved by HiGHS; the bound it proves is Neumaier and Shcherbina's safe bound from the LP's
+    dual solution (:func:`~nncompress.stability.bounds.safe_lp_lower_bound`), valid in real arithmetic whatever
+    the solver's tolerances, so a neuron is called stable only when that bound says so.
+    """
     for l in range(0 if states.input_constraint is not None else 1, states.depth):
         if _expired(deadline):
             return
         if not (states.open_active(l).any() or states.open_inactive(l).any()):
             continue
-        lp = build_milp(states.weights, states.biases, states.lower, states.upper, states.y_lower, states.y_upper,
-                        depth=l, relax=True, input_constraint=states.input_constraint)
-        c, expr = _prefix_objective(lp, l, states.weights[l].shape[1])
-        problem = cp.Problem(cp.Maximize(expr), lp.constraints)
+        relax = build_relaxation(states.weights, states.biases, states.lower, states.upper, states.y_lower,
+                                 states.y_upper, depth=l, input_constraint=states.input_constraint)
+        h = _highs_lp(relax)
+        prev = relax.inputs if l == 0 else relax.outputs[l - 1]
         w, b = states.weights[l], states.biases[l]
         bar = _progress(int(states.open_active(l).sum() + states.open_inactive(l).sum()), f"LPs, layer {l}",
                         states.progress)
@@ -276,14 +329,23 @@ def _lp_phase(states: _States, stats: SolveStats, deadline: float) -> None:
                 if not is_open:
                     continue
                 bar.update()
-                c.value = sign * w[i]
-                status = solve(problem, deadline - time.perf_counter(), stats, "lp")
-                if status != "optimal":
+                cost = np.zeros(relax.A.shape[1])
+                cost[prev] = -sign * w[i]  # minimise -sign * w_i . h
+                h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
+                h.setOptionValue("time_limit", max(float(min(deadline - time.perf_counter(), 1e6)), 0.01))
+                t0 = time.perf_counter()
+                h.run()
+                stats.add("lp", time.perf_counter() - t0)
+                solution = h.getSolution()
+                if not solution.dual_valid:
                     continue
-                best = float(problem.value) + sign * b[i]  # max of sign * y_i over the relaxation
-                states.tighten(l, i, sign, best + states.margin * (1.0 + abs(best)))  # sound up to LP tolerance
-                if lp.x0.value is not None and not (states.never_active[l][i] or states.never_inactive[l][i]):
-                    states.observe(lp.x0.value)
+                floor = safe_lp_lower_bound(cost, relax.A, relax.row_lower, relax.row_upper, relax.col_lower,
+                                            relax.col_upper, np.asarray(solution.row_dual))
+                if np.isfinite(floor):  # max of sign * y_i <= -floor + sign * b_i (rounded up)
+                    states.tighten(l, i, sign, float(np.nextafter(np.nextafter(-floor + sign * b[i], np.inf),
+                                                                  np.inf)))
+                if solution.value_valid and not (states.never_active[l][i] or states.never_inactive[l][i]):
+                    states.observe(np.asarray(solution.col_value)[relax.inputs])
         bar.close()
         states.propagate_bounds(l + 1)
 
@@ -310,9 +372,7 @@ def _gradient_phase(states: _States, rng: np.random.Generator, deadline: float =
         return
     layer_of, neuron_of, sign_of = np.concatenate(layer), np.concatenate(neuron), np.concatenate(signs)
     n_targets, n_in = len(layer_of), len(states.lower)
-    ws, bs = states.weights[:-1], states.biases[:-1]
-    top = int(layer_of.max())
-    rows = _rows_per_block([n_in] + [len(b) for b in bs])
+    rows = _rows_per_block([n_in] + [len(b) for b in states.biases[:-1]])
     step = (states.upper - states.lower) / 10
     for _ in range(restarts):
         for begin in range(0, n_targets, rows):
@@ -320,89 +380,57 @@ def _gradient_phase(states: _States, rng: np.random.Generator, deadline: float =
                 return
             end = min(begin + rows, n_targets)
             x = rng.uniform(states.lower, states.upper, size=(end - begin, n_in))
-            seeds = []  # per layer: d(goal)/d(y^l), the sign of each start's own neuron in its row
-            for l in range(top + 1):
-                k = np.flatnonzero(layer_of[begin:end] == l)
-                seed = np.zeros((end - begin, len(bs[l])))
-                seed[k, neuron_of[begin:end][k]] = sign_of[begin:end][k]
-                seeds.append(seed)
-            for t in range(steps):
-                h, ys = x, []
-                for w, b in zip(ws[:top + 1], bs[:top + 1]):
-                    y = h @ w.T + b
-                    ys.append(y)
-                    h = np.maximum(y, 0.0)
-                grad = seeds[top]
-                for l in range(top, -1, -1):  # backpropagation: d/dh^l = d/dy^l W^l, d/dy^(l-1) = d/dh^l [y > 0]
-                    grad = grad @ ws[l]
-                    if l:
-                        grad = grad * (ys[l - 1] > 0) + seeds[l - 1]
-                x = np.maximum(np.minimum(x + step * (1 - t / steps) * np.sign(grad), states.upper), states.lower)
-                if _expired(deadline):
-                    break
-            states.observe(x)
+            climb(states, x, layer_of[begin:end], neuron_of[begin:end], sign_of[begin:end], step, steps, deadline)
 
 
-def _isa_milp(states: _States, stats: SolveStats, deadline: float, phase: str = "milp") -> None:
-    """MILP (7)-(12): maximise the number of open states one input shows; re-solve until the optimum is 0.
+def climb(states: _States, x: np.ndarray, layer_of: np.ndarray, neuron_of: np.ndarray, sign_of: np.ndarray,
+          step: np.ndarray, steps: int, deadline: float = np.inf) -> None:
+    """Signed-gradient ascent of ``sign_of[k] * y`` of neuron ``neuron_of[k]`` in layer ``layer_of[k]`` from row k of
+    ``x`` (projected onto the box, step shrinking linearly to 0), then the points reached are observed as witnesses."""
+    ws, bs = states.weights[:-1], states.biases[:-1]
+    top = int(layer_of.max())
+    seeds = []  # per layer: d(goal)/d(y^l), the sign of each start's own neuron in its row
+    for l in range(top + 1):
+        k = np.flatnonzero(layer_of == l)
+        seed = np.zeros((len(x), len(bs[l])))
+        seed[k, neuron_of[k]] = sign_of[k]
+        seeds.append(seed)
+    for t in range(steps):
+        h, ys = x, []
+        for w, b in zip(ws[:top + 1], bs[:top + 1]):
+            y = h @ w.T + b
+            ys.append(y)
+            h = np.maximum(y, 0.0)
+        grad = seeds[top]
+        for l in range(top, -1, -1):  # backpropagation: d/dh^l = d/dy^l W^l, d/dy^(l-1) = d/dh^l [y > 0]
+            grad = grad @ ws[l]
+            if l:
+                grad = grad * (ys[l - 1] > 0) + seeds[l - 1]
+        x = np.maximum(np.minimum(x + step * (1 - t / steps) * np.sign(grad), states.upper), states.lower)
+        if _expired(deadline):
+            break
+    states.observe(x)
 
-    ``p = 1`` forces ``sign * y >= threshold``. While searching for witnesses the threshold is ``+2 delta`` (so a
-    solution is a real witness, confirmed by the float64 forward pass); once no input shows any open state, the
-    threshold drops to ``-delta`` and an optimum of 0 then proves every remaining state impossible
-    (Proposition 1, with margin). States shown only in between lie within the margin of 0 and stay unknown.
-    """
-    depth = max((l + 1 for l in range(states.depth) if states.open_active(l).any() or states.open_inactive(l).any()),
-                default=0)
-    if depth == 0 or _expired(deadline):
+
+def _isa_single_run_and_focus(states: _States, stats: SolveStats, deadline: float) -> None:
+    """ISA as one SCIP run (:func:`~nncompress.stability.isa.isa_single_run`), then, for each state a solution showed
+    but float64 did not confirm, one focused MILP "maximise ``sign * y``" (HiGHS) whose optimum is a witness unless
+    the extreme lies within the margin of 0 (then the neuron stays unknown)."""
+    pending = isa_single_run(states, stats, deadline)
+    if not pending or _expired(deadline):
         return
+    depth = max(l for l, _, _ in pending) + 1
     milp = build_milp(states.weights, states.biases, states.lower, states.upper, states.y_lower, states.y_upper,
                       depth=depth, input_constraint=states.input_constraint)
-    delta = states.margin
-    threshold = cp.Parameter(value=2 * delta)
-    terms, constraints, groups = [], list(milp.constraints), []
-    for l in range(depth):
-        y, lo, hi = milp.y[l], states.y_lower[l], states.y_upper[l]
-        for sign, mask in ((1.0, states.open_active(l)), (-1.0, states.open_inactive(l))):
-            idx = np.flatnonzero(mask)
-            if not len(idx):
-                continue
-            p = cp.Variable(len(idx), boolean=True)
-            reach = (np.maximum(-lo[idx], 0.0) if sign > 0 else np.maximum(hi[idx], 0.0)) + 3 * delta
-            constraints.append(sign * y[idx] >= threshold - cp.multiply(reach, 1 - p))
-            weight = cp.Parameter(len(idx), nonneg=True, value=np.ones(len(idx)))
-            terms.append(weight @ p)
-            groups.append((l, sign, idx, p, weight))
-    problem = cp.Problem(cp.Maximize(cp.sum(cp.hstack(terms))), constraints)
-    while time.perf_counter() < deadline:
-        status = solve(problem, deadline - time.perf_counter(), stats, phase)
-        if status not in ("optimal", "optimal_inaccurate"):
-            return  # time limit or failure: what is open stays open (unknown)
-        if status == "optimal" and problem.value is not None and problem.value < 0.5:
-            if threshold.value > 0:  # no more witnesses: now try to prove the rest
-                threshold.value = -delta
-                continue
-            for l, sign, idx, p, weight in groups:  # Proposition 1: no input reaches the open states
-                target = states.never_active if sign > 0 else states.never_inactive
-                target[l][idx[weight.value > 0]] = True
+    for l, sign, i in pending:
+        if _expired(deadline):
             return
-        if milp.x0.value is not None:
+        if not (states.open_active(l) if sign > 0 else states.open_inactive(l))[i]:
+            continue
+        focused = cp.Problem(cp.Maximize(sign * milp.y[l][i]), milp.constraints)
+        if solve(focused, deadline - time.perf_counter(), stats, "milp-focus") == "optimal" and \
+                milp.x0.value is not None:
             states.observe(milp.x0.value)
-        for l, sign, idx, p, weight in groups:
-            open_now = states.open_active(l)[idx] if sign > 0 else states.open_inactive(l)[idx]
-            shown = np.round(p.value) > 0 if p.value is not None else np.zeros(len(idx), bool)
-            for k in np.flatnonzero(open_now & shown & (weight.value > 0)):
-                if _expired(deadline):
-                    return
-                # the solver shows the state but float64 does not confirm it (solver tolerances on the big-M
-                # constraints): ask for this state's extreme directly, whose optimum is a clear witness unless the
-                # extreme lies within the margin of 0 (then the state can be neither proven nor witnessed)
-                focused = cp.Problem(cp.Maximize(sign * milp.y[l][idx[k]]), milp.constraints)
-                if solve(focused, deadline - time.perf_counter(), stats, phase) == "optimal" and \
-                        milp.x0.value is not None:
-                    states.observe(milp.x0.value)
-            open_now = states.open_active(l)[idx] if sign > 0 else states.open_inactive(l)[idx]
-            # settled states leave the objective, and so do states shown but still unconfirmed (unknown)
-            weight.value = np.where(open_now & ~shown, weight.value, 0.0)
 
 
 def _baseline(states: _States, stats: SolveStats, deadline: float) -> None:
@@ -552,6 +580,7 @@ def find_stable_neurons(
         t0 = time.perf_counter()
         fn(*args)
         phases[name] = phases.get(name, 0.0) + time.perf_counter() - t0
+        states.record_phase(name)
 
     if method == "baseline":
         phase("baseline", _baseline, states, stats, deadline)
@@ -563,5 +592,5 @@ def find_stable_neurons(
             phase("bounds", _first_layer_corners, states, deadline)
             phase("lp", _lp_phase, states, stats, deadline)
             phase("gradient", _gradient_phase, states, as_rng(rng), deadline)
-        phase("milp", _isa_milp, states, stats, deadline)
+        phase("milp", _isa_single_run_and_focus, states, stats, deadline)
     return states.report(method, time.perf_counter() - start, stats, phases, timed_out=_expired(deadline))

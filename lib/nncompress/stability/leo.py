@@ -4,10 +4,14 @@ For each hidden layer, given a :class:`~nncompress.stability.engine.StabilityRep
 
 1. **Stably inactive** neurons always output 0: delete their row (and bias) and the next layer's column.
 2. **Stably active** neurons output their pre-activation, an affine function of the previous layer. If the
-   augmented row :math:`[w_j, b_j]` of such a neuron is a linear combination :math:`\sum_k \alpha_k [w_k, b_k]` of
-   other stably active neurons' rows, then :math:`x_j = \sum_k \alpha_k x_k` on the whole box, so the next layer's
-   column j is folded into the columns k and j is deleted. The kept rows are chosen by a rank-revealing QR with
-   column pivoting; a fold is accepted only if the row is reproduced to ``rtol`` (relative).
+   weight row :math:`w_j` of such a neuron is a linear combination :math:`\sum_k \alpha_k w_k` of other stably
+   active neurons' rows, then :math:`x_j = \sum_k \alpha_k x_k + c_j` with the constant
+   :math:`c_j = b_j - \sum_k \alpha_k b_k` on the whole box, so the next layer's column j is folded into the
+   columns k, :math:`c_j` times it is added to the next layer's bias (the bias correction of the released code of
+   Serra et al.), and j is deleted. Folding on the weight rows alone removes one more neuron than folding on the
+   augmented rows :math:`[w_j, b_j]` whenever the biases raise the rank. The kept rows are chosen by a
+   rank-revealing QR with column pivoting; a fold is accepted only if the row is reproduced to ``rtol``
+   (relative).
 3. A layer whose neurons are **all stable** is affine on the box (:math:`x = D(Wx' + b)`, D keeping the active
    ones) and is folded into the next layer, removing the layer. (The original LEO++ did not fold layers.)
 
@@ -56,20 +60,19 @@ class LeoResult:
 
 def _dependent_active(w: np.ndarray, b: np.ndarray, active: np.ndarray, rtol: float) -> tuple[np.ndarray, np.ndarray,
                                                                                                np.ndarray]:
-    """Split the stably active neurons into a basis and dependent ones, with coefficients (dependent x basis)."""
-    if len(active) < 2:
-        return active, np.array([], dtype=int), np.zeros((0, len(active)))
-    rows = np.column_stack([w[active], b[active]])
+    """Split the stably active neurons into a basis and dependent ones, with coefficients (dependent x basis) that
+    reproduce the dependent weight rows from the basis rows (module docstring, step 2)."""
+    if len(active) == 0:
+        return active, np.array([], dtype=int), np.zeros((0, 0))
+    rows = w[active]
     _, r, piv = scipy.linalg.qr(rows.T, mode="economic", pivoting=True)
     diag = np.abs(np.diag(r))
     rank = int(np.sum(diag > rtol * max(diag[0], 1e-300))) if len(diag) else 0
     basis, rest = active[np.sort(piv[:rank])], active[np.sort(piv[rank:])]
     if not len(rest):
         return active, rest, np.zeros((0, len(active)))
-    B = np.column_stack([w[basis], b[basis]])
-    R = np.column_stack([w[rest], b[rest]])
-    alpha, *_ = np.linalg.lstsq(B.T, R.T, rcond=None)
-    alpha = alpha.T
+    B, R = w[basis], w[rest]
+    alpha = np.linalg.lstsq(B.T, R.T, rcond=None)[0].T if len(basis) else np.zeros((len(rest), 0))
     ok = np.linalg.norm(alpha @ B - R, axis=1) <= rtol * 10 * (1 + np.linalg.norm(R, axis=1))
     basis = np.concatenate([basis, rest[~ok]])
     order = np.argsort(basis)
@@ -172,8 +175,9 @@ def compress_with_report(
         active_idx = np.flatnonzero(np.isin(np.arange(n), report.stably_active[l]))
         basis, dependent, alpha = _dependent_active(W[l], B[l], active_idx, rtol)
         nxt = W[l + 1]
-        for j, coeffs in zip(dependent, alpha):  # x_j = sum_k alpha_k x_k on the box
+        for j, coeffs in zip(dependent, alpha):  # x_j = sum_k alpha_k x_k + c_j on the box
             nxt[:, basis] += np.outer(nxt[:, j], coeffs)
+            B[l + 1] = B[l + 1] + nxt[:, j] * (B[l][j] - coeffs @ B[l][basis])
         drop = inactive.copy()
         drop[dependent] = True
         W[l], B[l], W[l + 1] = W[l][~drop], B[l][~drop], nxt[:, ~drop]

@@ -26,7 +26,7 @@ from typing import Any, Sequence
 import cvxpy as cp
 import numpy as np
 
-__all__ = ["ReluMILP", "build_milp", "solve", "SolveStats", "SOLVER_GRACE"]
+__all__ = ["ReluMILP", "build_milp", "solve", "SolveStats", "SOLVER_GRACE", "Relaxation", "build_relaxation"]
 
 
 @dataclass
@@ -189,3 +189,92 @@ def solve(problem: cp.Problem, time_limit: float | None, stats: SolveStats, phas
     nodes = int(getattr(info, "mip_node_count", 0) or 0) if info is not None else 0
     stats.add(phase, time.perf_counter() - start, max(nodes, 0))
     return str(problem.status)
+
+
+@dataclass
+class Relaxation:
+    """The LP relaxation of MILP (1)-(4) in matrix form, every variable boxed: ``row_lower <= A v <= row_upper``.
+
+    Columns: the input :math:`x^0` (``inputs``), then per hidden layer and neuron its output x (bounds
+    :math:`[0, \\max(U, 0)]`, or :math:`[L, U]` for a stably active neuron, ``[0, 0]`` for a stably inactive one)
+    and, for a neuron of unknown state, :math:`\\chi \\in [0, \\mu]` and :math:`z \\in [0, 1]`.
+    ``outputs[l]`` holds the column of each neuron's x in layer l.
+    """
+
+    A: Any
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    inputs: np.ndarray
+    outputs: list[np.ndarray]
+
+
+def build_relaxation(
+    weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], lower: np.ndarray, upper: np.ndarray,
+    y_lower: Sequence[np.ndarray], y_upper: Sequence[np.ndarray], depth: int,
+    input_constraint: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Relaxation:
+    """The LP relaxation of hidden layers ``0..depth-1`` (rows: :math:`x - \\chi - W h = b`, :math:`x - M z \\le 0`,
+    :math:`\\chi + \\mu z \\le \\mu`; :math:`x - W h = b` for stably active neurons), from sound finite bounds."""
+    import scipy.sparse
+
+    n0 = len(lower)
+    col_lo, col_hi = [np.asarray(lower, float)], [np.asarray(upper, float)]
+    rows, cols, vals, r_lo, r_hi = [], [], [], [], []
+    n_rows, n_cols = 0, n0
+    if input_constraint is not None:
+        A_in, b_in = input_constraint
+        r, c = np.nonzero(A_in)
+        rows.append(r)
+        cols.append(c)
+        vals.append(A_in[r, c])
+        r_lo.append(np.full(len(b_in), -np.inf))
+        r_hi.append(np.asarray(b_in, float))
+        n_rows += len(b_in)
+    prev = np.arange(n0)
+    outputs = []
+    for l in range(depth):
+        w, b, lo, hi = weights[l], biases[l], y_lower[l], y_upper[l]
+        n = len(b)
+        x_cols = n_cols + np.arange(n)
+        n_cols += n
+        inactive, active = hi <= 0, lo >= 0
+        free = np.flatnonzero(~(inactive | active))
+        x_lo = np.where(active, lo, 0.0)
+        x_hi = np.where(inactive, 0.0, np.maximum(hi, 0.0))
+        col_lo.append(x_lo)
+        col_hi.append(x_hi)
+        # equality rows x_i - chi_i - w_i . h = b_i for every neuron that is not stably inactive
+        eq = np.flatnonzero(~inactive)
+        eq_rows = n_rows + np.arange(len(eq))
+        wr, wc = np.nonzero(w[eq])
+        rows += [eq_rows, eq_rows[wr]]
+        cols += [x_cols[eq], prev[wc]]
+        vals += [np.ones(len(eq)), -w[eq][wr, wc]]
+        r_lo.append(b[eq].astype(float))
+        r_hi.append(b[eq].astype(float))
+        n_rows += len(eq)
+        if len(free):
+            k = len(free)
+            chi_cols, z_cols = n_cols + np.arange(k), n_cols + k + np.arange(k)
+            n_cols += 2 * k
+            M, mu = np.maximum(hi[free], 0.0), np.maximum(-lo[free], 0.0)
+            col_lo += [np.zeros(k), np.zeros(k)]
+            col_hi += [mu, np.ones(k)]
+            row_of = dict(zip(eq.tolist(), eq_rows.tolist()))
+            eq_free = np.array([row_of[i] for i in free])
+            big = n_rows + np.arange(k)  # x - M z <= 0
+            small = n_rows + k + np.arange(k)  # chi + mu z <= mu
+            n_rows += 2 * k
+            rows += [eq_free, big, big, small, small]
+            cols += [chi_cols, x_cols[free], z_cols, chi_cols, z_cols]
+            vals += [-np.ones(k), np.ones(k), -M, np.ones(k), mu]
+            r_lo += [np.full(k, -np.inf), np.full(k, -np.inf)]
+            r_hi += [np.zeros(k), mu]
+        outputs.append(x_cols)
+        prev = x_cols
+    A = scipy.sparse.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                                shape=(n_rows, n_cols))
+    return Relaxation(A, np.concatenate(r_lo) if r_lo else np.zeros(0), np.concatenate(r_hi) if r_hi else np.zeros(0),
+                      np.concatenate(col_lo), np.concatenate(col_hi), np.arange(n0), outputs)
