@@ -59,7 +59,6 @@ ALLOWED: dict[str, set[str]] = {
         "rhat_mse", "std_error", "two_nodes",  # raw column names
     },
     "notebooks/06_depth_compression": {
-        "= ,", "= ;",  # fitted exponents glued as np.float64 that ":.2f" cannot format: glue float(...)
         "any_lower", "any_upper", "best_mse", "exact_accuracy", "exact_mse", "exact_recovered", "exact_relu",
         "gadget_lam", "gates_depth2", "gates_depth3", "interpolant_bound", "lam_depth2", "lam_depth3", "lip_depth2",
         "lip_depth3", "max_ratio", "prop1_bound", "relu_lower", "relu_upper", "spectral_bound", "student_accuracy",
