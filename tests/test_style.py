@@ -116,3 +116,25 @@ def test_versions_unknown_package_reported() -> None:
 def test_versions_bad_arguments(kwargs, error) -> None:
     with pytest.raises(error):
         versions(**kwargs)
+
+
+def test_readable_renames_labels_and_shows_missing_values():
+    import numpy as np
+    import pandas as pd
+
+    from nncompress.style import readable
+
+    table = pd.DataFrame({"max_relative_error": [1e-3, np.nan], "n": [1, 2]},
+                         index=pd.Index(["a", "b"], name="model_name"))
+    shown = readable(table, missing="not run")
+    assert list(shown.columns) == ["max relative error", "n"]
+    assert shown.index.name == "model name"
+    assert shown.loc["b", "max relative error"] == "not run" and shown.loc["a", "max relative error"] == 1e-3
+    assert list(table.columns) == ["max_relative_error", "n"] and np.isnan(table.iloc[1, 0])  # input untouched
+    assert table.index.name == "model_name"
+    pivot = pd.DataFrame({("exact", 4): [1], ("greedy_bound", 4): [2]})
+    assert [c[0] for c in readable(pivot).columns] == ["exact", "greedy bound"]
+    with pytest.raises(TypeError, match="table"):
+        readable([[1, 2]])
+    with pytest.raises(TypeError, match="missing"):
+        readable(table, missing=0)

@@ -24,6 +24,7 @@ __all__ = [
     "CYCLE",
     "PALETTE",
     "rc_params",
+    "readable",
     "style_context",
     "use_style",
     "versions",
@@ -150,6 +151,31 @@ def style_context(font_size: float = 11.0, dpi: int = 110, savefig_dpi: int = 20
 
     with mpl.rc_context(rc_params(font_size=font_size, dpi=dpi, savefig_dpi=savefig_dpi)):
         yield
+
+
+def readable(table: Any, missing: str = "n/a") -> Any:
+    """A copy of a pandas DataFrame for display: column and index names with spaces for underscores
+    (``max_relative_error`` -> ``max relative error``) and missing values (NaN, None) shown as ``missing``.
+
+    The chapters' tables keep machine-friendly column names for the code that reads them; only what a reader sees is
+    renamed. Numbers are not rounded here: round before calling, as the chapters do.
+    """
+    import pandas as pd  # pandas is heavy; style is imported by every chapter first
+
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a pandas DataFrame; got {type(table).__name__}")
+    if not isinstance(missing, str):
+        raise TypeError(f"missing must be a string; got {type(missing).__name__}")
+
+    def label(name: Any) -> Any:
+        return name.replace("_", " ") if isinstance(name, str) else name
+
+    shown = table.rename(columns=label)
+    shown.index = shown.index.set_names([label(n) for n in shown.index.names])
+    shown.columns = shown.columns.set_names([label(n) for n in shown.columns.names])
+    if shown.isna().to_numpy().any():
+        shown = shown.astype(object).where(shown.notna(), missing)
+    return shown
 
 
 def _version_rows(packages: Iterable[str], missing: Literal["raise", "report"]) -> list[tuple[str, str]]:

@@ -44,25 +44,9 @@ EXEMPT: dict[str, set[str]] = {"nan": {"book/api"}, "raw column name": {"book/ap
 #: matched string. Every entry is a known defect to be fixed in that page's source, after which it must be deleted
 #: here: an empty dict is the goal. (book/api renders the library's docstrings; the notebooks are their chapters.)
 ALLOWED: dict[str, set[str]] = {
-    # TO EMPTY (issue 19, item 5). Found by the smoke build of 2026-11-28, per chapter; each line says what to fix.
-    "notebooks/03_mnist_stability": {
-        "NaN",  # the sweep table prints NaN where the baseline did not run: say "not run"
-        "connections_removed", "hidden_neurons", "magnitude_missed_fraction", "magnitude_percentile_needed",
-        "magnitude_ratio", "neurons_removed", "preprocessing_claimed", "preprocessing_not_proven",
-        "preprocessing_refuted_by_test", "removed_connections_fraction", "removed_neurons", "seconds_baseline",
-        "seconds_pipeline", "seconds_pipeline_nodata", "stably_active", "stably_inactive",  # raw column names
-    },
+    # To empty: each line says what to fix in that page's source.
     "notebooks/05_phase_transitions": {
-        "NaN", "nan",  # an invalid learning-coefficient estimate shown as NaN in the table and glued into prose
-        "c...",  # the flag column cut short: "estimate 5.636 exceeds d/2 = 4.5 (a learning c..."
-        "divergence_rate", "ess_bulk", "ess_mse", "ess_tail", "multiplicity_weight", "one_node", "one_node_sd",
-        "rhat_mse", "std_error", "two_nodes",  # raw column names
-    },
-    "notebooks/06_depth_compression": {
-        "any_lower", "any_upper", "best_mse", "exact_accuracy", "exact_mse", "exact_recovered", "exact_relu",
-        "gadget_lam", "gates_depth2", "gates_depth3", "interpolant_bound", "lam_depth2", "lam_depth3", "lip_depth2",
-        "lip_depth3", "max_ratio", "prop1_bound", "relu_lower", "relu_upper", "spectral_bound", "student_accuracy",
-        "student_lam", "student_mse", "student_recovered", "worst_mse",  # raw column names
+        "NaN", "nan",  # an invalid learning-coefficient estimate glued into prose: glue a sentence saying it is invalid
     },
     "book/api": {
         "module docstring",  # 20 docstrings point at module docstrings that no page renders: link the proofs page
