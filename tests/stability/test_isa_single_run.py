@@ -146,6 +146,9 @@ def test_summary_names_the_phase_that_decided_each_neuron():
         assert not by_data & (set(report.stably_active[l]) | set(report.stably_inactive[l]))
     text = report.summary()
     assert "decided by" in text and any(p in text for p in phases)
+    for l, line in enumerate(text.splitlines()[1:]):
+        n_unstable = len(biases[l]) - len(report.stably_active[l]) - len(report.stably_inactive[l])
+        assert f"{n_unstable} unstable, 0 unknown" in line
     base = find_stable_neurons(weights, biases, -1.0, 1.0, method="baseline")
     assert all(set(names) == {"baseline"} for names in base.settled_by)
     partial = find_stable_neurons(weights, biases, -1.0, 1.0, method="isa", time_limit=0.0)

@@ -137,11 +137,17 @@ class StabilityReport:
         return sum(len(a) + len(i) for a, i in zip(self.stably_active, self.stably_inactive))
 
     def summary(self) -> str:
-        """One line per layer: proven active / proven inactive / unknown, and how many neurons each phase decided."""
+        """One line per layer: proven stably active / stably inactive, shown unstable (a witness of each state),
+        unknown, and how many neurons each phase decided (a phase may decide a neuron either way: in the pipeline
+        the "bounds" phase also pushes each first-layer neuron's extreme box corners through the network, which
+        witnesses instability as well as proving stability)."""
         state = "complete" if self.complete else "INCOMPLETE" + (" (time limit reached)" if self.timed_out else "")
         lines = [f"{self.method}: {state} in {self.seconds:.2f} s"]
         for l, (a, i, u) in enumerate(zip(self.stably_active, self.stably_inactive, self.unknown)):
-            line = f"  layer {l}: {len(a)} stably active, {len(i)} stably inactive, {len(u)} unknown"
+            line = f"  layer {l}: {len(a)} stably active, {len(i)} stably inactive, "
+            if l < len(self.settled_by):
+                line += f"{len(self.settled_by[l]) - len(a) - len(i) - len(u)} unstable, "
+            line += f"{len(u)} unknown"
             if l < len(self.settled_by):
                 names, counts = np.unique(self.settled_by[l][self.settled_by[l] != ""], return_counts=True)
                 if len(names):
