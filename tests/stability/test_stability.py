@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from nncompress.stability import (
+    backsubstitution_bounds,
     compress_with_report,
     find_stable_neurons,
     forward,
@@ -89,6 +90,39 @@ def test_all_methods_agree_with_exact_enumeration(seed, sizes):
             assert set(report.unknown[l]) <= set(np.flatnonzero(band))
         if report.complete:
             assert sum(len(u) for u in report.unknown) == 0
+
+
+@settings(max_examples=15)
+@given(seeds, st.sampled_from([[2, 5, 4, 1], [2, 4, 4, 3, 2], [3, 6, 5, 1]]), st.sampled_from([1e-3, 1.0, 1e3]),
+       st.floats(0.0, 3.0))
+def test_backsubstitution_bounds_enclose_the_exact_extremes_and_beat_intervals(seed, sizes, scale, shift):
+    rng = np.random.default_rng(seed)
+    weights, biases = random_net(rng, sizes, shift)
+    lower, upper = -np.ones(sizes[0]), np.ones(sizes[0])
+    mins, maxs = exact_extremes(weights, biases, lower, upper)
+    # y^l of the scaled network is exactly scale ** (l + 1) times that of the unit-scale one
+    weights, biases = [w * scale for w in weights], [b * scale ** (k + 1) for k, b in enumerate(biases)]
+    mins, maxs = [m * scale ** (l + 1) for l, m in enumerate(mins)], [m * scale ** (l + 1) for l, m in enumerate(maxs)]
+    lows, highs = backsubstitution_bounds(weights, biases, lower, upper)
+    i_lows, i_highs = interval_bounds(weights, biases, lower, upper)
+    for l in range(len(sizes) - 2):
+        tol = 1e-7 * scale ** (l + 1)  # linprog's tolerance on the exact extremes, not the bounds'
+        assert np.all(lows[l] <= mins[l] + tol) and np.all(highs[l] >= maxs[l] - tol)
+        assert np.all(lows[l] >= i_lows[l]) and np.all(highs[l] <= i_highs[l])
+
+
+def test_backsubstitution_is_tighter_than_intervals_in_deep_layers():
+    rng = np.random.default_rng(0)
+    weights, biases = random_net(rng, [10, 30, 30, 30, 2], shift=0.0)
+    lows, highs = backsubstitution_bounds(weights, biases, -1.0, 1.0)
+    i_lows, i_highs = interval_bounds(weights, biases, -1.0, 1.0)
+    assert np.allclose(lows[0], i_lows[0]) and np.allclose(highs[0], i_highs[0])  # exact in layer 0
+    assert np.median((highs[2] - lows[2]) / (i_highs[2] - i_lows[2])) < 0.7
+    # known bounds are kept when tighter, and layers below start are taken as given
+    again, _ = backsubstitution_bounds(weights, biases, -1.0, 1.0, lows, highs, start=2)
+    assert np.array_equal(again[0], lows[0]) and np.all(again[2] >= lows[2])
+    with pytest.raises(ValueError, match="finite"):
+        backsubstitution_bounds(weights, biases, -1.0, 1.0, [np.full(30, -np.inf)] * 3, highs, start=1)
 
 
 @settings(max_examples=25)
@@ -385,3 +419,75 @@ def test_a_solver_overrunning_its_limit_is_abandoned(monkeypatch):
     monkeypatch.setattr(SolvingChain, "solve_via_data", real)
     assert solve(problem, 5.0, stats, "test") == "optimal" and problem.value == 1.0
     assert stats.solves["test"] == 2
+
+
+# ------------------------------------------------------------------------------------ branch and bound
+
+
+@pytest.fixture
+def bab_only(monkeypatch):
+    """The pipeline with its LP, gradient and ISA phases switched off: every state the bounds and data leave open
+    goes to the branch and bound."""
+    from nncompress.stability import engine
+
+    monkeypatch.setattr(engine, "_gradient_phase", lambda *args, **kwargs: None)
+    monkeypatch.setattr(engine, "_lp_phase", lambda *args, **kwargs: None)
+    monkeypatch.setattr(engine, "BAB_STATES", 10**9)
+
+
+def test_branch_and_bound_settles_planted_near_degenerate_neurons(bab_only):
+    weights, biases = near_degenerate_network()
+    report = find_stable_neurons(weights, biases, -1.0, 1.0, time_limit=60)
+    assert_sound(report, exact_extremes_2d(weights, biases))
+    # maxima -1e-3 and -3e-6 proven inactive, minimum +2e-6 proven active: all beyond the 1e-6 margin, and only
+    # the branch and bound could prove them here; +-1e-8 lie within the margin and stay unknown
+    assert {0, 1} <= set(report.stably_inactive[1]) and 2 in report.stably_active[1]
+    assert set(report.unknown[1]) == {3, 4}
+    assert "bab" in set(report.settled_by[1])
+    assert report.stats.nodes["bab"] > 1
+
+
+@settings(max_examples=10)
+@given(seeds, st.sampled_from([[2, 5, 4, 1], [2, 4, 4, 3, 2], [3, 6, 5, 1]]), st.sampled_from([1e-3, 1.0, 1e3]))
+def test_branch_and_bound_agrees_with_exact_enumeration(seed, sizes, scale):
+    from nncompress.stability import engine
+
+    rng = np.random.default_rng(seed)
+    weights, biases = random_net(rng, sizes)
+    lower, upper = -np.ones(sizes[0]), np.ones(sizes[0])
+    mins, maxs = exact_extremes(weights, biases, lower, upper)
+    weights, biases = [w * scale for w in weights], [b * scale ** (k + 1) for k, b in enumerate(biases)]
+    mins, maxs = [m * scale ** (l + 1) for l, m in enumerate(mins)], [m * scale ** (l + 1) for l, m in enumerate(maxs)]
+    saved = engine._gradient_phase, engine._lp_phase, engine.BAB_STATES
+    engine._gradient_phase = engine._lp_phase = lambda *args, **kwargs: None  # hypothesis and fixtures do not mix
+    engine.BAB_STATES = 10**9
+    margin = 1e-6 * scale ** (len(sizes) - 2)  # the deepest layer's values scale as scale ** depth
+    try:
+        report = find_stable_neurons(weights, biases, lower, upper, margin=margin)
+    finally:
+        engine._gradient_phase, engine._lp_phase, engine.BAB_STATES = saved
+    for l in range(len(sizes) - 2):
+        band = (np.abs(maxs[l]) <= margin) | (np.abs(mins[l]) <= margin)  # may stay unknown
+        assert set(report.stably_inactive[l]) - set(np.flatnonzero(band)) == set(np.flatnonzero((maxs[l] < 0) & ~band))
+        assert set(report.stably_active[l]) - set(np.flatnonzero(band)) == set(np.flatnonzero((mins[l] > 0) & ~band))
+        assert set(report.unknown[l]) <= set(np.flatnonzero(band))
+
+
+@pytest.mark.parametrize("sizes, shift, seed", [([2, 6, 6, 1], 0.5, 2), ([2, 8, 8, 1], 0.0, 11)])
+def test_isa_run_stopped_early_hands_the_last_states_to_branch_and_bound(monkeypatch, sizes, shift, seed):
+    from nncompress.stability import engine
+
+    monkeypatch.setattr(engine, "_gradient_phase", lambda *args, **kwargs: None)
+    monkeypatch.setattr(engine, "_lp_phase", lambda *args, **kwargs: None)
+    monkeypatch.setattr(engine, "BAB_STATES", 2)
+    rng = np.random.default_rng(seed)
+    weights, biases = random_net(rng, sizes, shift=shift)
+    lower, upper = -np.ones(2), np.ones(2)
+    mins, maxs = exact_extremes(weights, biases, lower, upper)
+    report = find_stable_neurons(weights, biases, lower, upper)
+    assert report.stats.solves["milp"] == 1 and report.stats.solves["bab"] >= 1  # both ran (these networks)
+    for l in range(2):
+        band = (np.abs(maxs[l]) <= 1e-6) | (np.abs(mins[l]) <= 1e-6)
+        assert set(report.stably_inactive[l]) - set(np.flatnonzero(band)) == set(np.flatnonzero((maxs[l] < 0) & ~band))
+        assert set(report.stably_active[l]) - set(np.flatnonzero(band)) == set(np.flatnonzero((mins[l] > 0) & ~band))
+        assert set(report.unknown[l]) <= set(np.flatnonzero(band))

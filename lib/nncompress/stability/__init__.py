@@ -5,7 +5,7 @@
 ``verify`` compares two networks on data and on random points of the box.
 """
 
-from .bounds import affine_bounds, interval_bounds
+from .bounds import affine_bounds, backsubstitution_bounds, interval_bounds
 from .engine import METHODS, StabilityReport, find_stable_neurons
 from .leo import LeoResult, compress_with_report, leo_compress, verify
 from .network import check_box, check_mlp, fingerprint, forward, from_torch, pre_activations, to_torch
@@ -20,6 +20,7 @@ __all__ = [
     "verify",
     "interval_bounds",
     "affine_bounds",
+    "backsubstitution_bounds",
     "check_mlp",
     "check_box",
     "forward",

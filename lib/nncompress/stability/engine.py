@@ -20,13 +20,22 @@ Methods (all return the same sets when they finish; the tests check it):
     through the network and cuts off the states they settle, until the optimum is proven 0 (Proposition 1); see
     :mod:`nncompress.stability.isa`. The report's ``stats`` show one MILP solve.
 ``"pipeline"`` (default)
-    The fastest sound pipeline we found: data -> interval bounds (exact in the first layer, whose maximising box
+    The fastest sound pipeline we found: data -> interval and back-substitution bounds
+    (:func:`~nncompress.stability.bounds.backsubstitution_bounds`; exact in the first layer, whose maximising box
     corners are also witnesses) -> one LP relaxation per state still open (a proof when its bound says so, and its
     optimal input pushed forward as a witness for every neuron; the bound made rigorous from the LP's dual solution)
-    -> a batched projected-gradient search for witnesses -> the single-run ISA for what is left.
+    -> a batched projected-gradient search for witnesses, from the closest input seen so far and from random
+    points -> the single-run ISA while more than ``BAB_STATES`` states are open (as a search for witnesses; it
+    proves everything if it finishes) -> for the few states left, a longer gradient search from more starting
+    points, LP bounds on every neuron below them
+    (optimisation-based bound tightening) and a branch and bound on ReLU phases per state whose nodes re-tighten
+    the bounds (:mod:`nncompress.stability.bab`). The ISA run alone took minutes on the last one or two states
+    of deep networks that the branch and bound settles in seconds (measured in ``benchmarks/bench_stability.py``).
 
 Proofs and arithmetic: interval bounds are rounded outwards (:mod:`nncompress.stability.bounds`); an LP bound is
-Neumaier and Shcherbina's safe bound from the dual solution, valid in real arithmetic; a MILP's verdict (the
+Neumaier and Shcherbina's safe bound from the dual solution, valid in real arithmetic, and so is every proof of
+the branch and bound (its nodes are pruned by such bounds, or by back-substitution bounds that cross); a MILP's
+verdict (the
 baseline's infeasibility, ISA's optimum 0) is a floating-point solver's, made robust by the margin: the question
 asked is "can :math:`y \ge -\delta`?", so a true input on the wrong side leaves slack :math:`\delta` above the
 solver's tolerances (:mod:`nncompress.stability.isa`, :mod:`nncompress.stability.milp`).
@@ -47,11 +56,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-import cvxpy as cp
 import numpy as np
 
 from .._validation import as_float_array, as_rng, check_tolerance
-from .bounds import affine_bounds, safe_lp_lower_bound
+from .bounds import affine_bounds, backsubstitution_bounds, safe_lp_lower_bound
+from .bab import branch_and_bound
 from .isa import isa_single_run
 from .milp import Relaxation, SolveStats, build_milp, build_relaxation, solve
 from .network import _digest, check_box, check_mlp, pre_activations
@@ -112,8 +121,8 @@ class StabilityReport:
         True when the time limit stopped the analysis before every state was settled.
     settled_by : list of ndarray of str
         Per hidden layer and neuron, the phase that decided it (``"data"``, ``"bounds"``, ``"lp"``,
-        ``"gradient"``, ``"milp"`` or ``"baseline"``): the one in which it was proven stable or its second state
-        was witnessed; ``""`` for an unknown neuron.
+        ``"gradient"``, ``"milp"``, ``"bab"`` or ``"baseline"``): the one in which it was proven stable or its
+        second state was witnessed; ``""`` for an unknown neuron.
     """
 
     stably_active: list[np.ndarray]
@@ -164,6 +173,7 @@ class _States:
         self.weights, self.biases, self.lower, self.upper, self.margin = weights, biases, lower, upper, margin
         self.input_constraint = input_constraint
         self.progress = False
+        self.symbolic = False  # back-substitution bounds in propagate_bounds (the pipeline), not the paper's methods
         sizes = [len(b) for b in biases[:-1]]
         self.seen_active = [np.zeros(n, bool) for n in sizes]  # witnessed y > margin
         self.seen_inactive = [np.zeros(n, bool) for n in sizes]  # witnessed y < -margin
@@ -172,6 +182,10 @@ class _States:
         self.y_lower = [np.full(n, -np.inf) for n in sizes]
         self.y_upper = [np.full(n, np.inf) for n in sizes]
         self.witness_checks = 0
+        # per layer and state (0: active, 1: inactive), the valid input seen so far that came closest to witnessing
+        # it (largest y, resp. -y) and that value: the gradient phase starts from these
+        self.closest_x: list[list[np.ndarray | None]] = [[None, None] for _ in sizes]
+        self.closest_y = [[np.full(n, -np.inf), np.full(n, -np.inf)] for n in sizes]
         self.settled_by = [np.full(n, "", dtype=object) for n in sizes]
 
     def decided(self, l: int) -> np.ndarray:
@@ -212,9 +226,20 @@ class _States:
                 A, b = self.input_constraint
                 block = block[np.all(block @ A.T <= b, axis=1)]
             self.witness_checks += len(block)
+            if not len(block):
+                continue
             for l, y in enumerate(pre_activations(self.weights, self.biases, block)):
                 self.seen_active[l] |= np.any(y > self.margin, axis=0)
                 self.seen_inactive[l] |= np.any(y < -self.margin, axis=0)
+                for k, value in enumerate((y, -y)):
+                    row = np.argmax(value, axis=0)
+                    best = value[row, np.arange(value.shape[1])]
+                    better = best > self.closest_y[l][k]
+                    if better.any():
+                        if self.closest_x[l][k] is None:
+                            self.closest_x[l][k] = np.empty((value.shape[1], block.shape[1]))
+                        self.closest_x[l][k][better] = block[row[better]]
+                        self.closest_y[l][k][better] = best[better]
             if _expired(deadline):
                 return
 
@@ -235,7 +260,15 @@ class _States:
         self.never_inactive[l][i] |= self.y_lower[l][i] >= 0
 
     def propagate_bounds(self, start: int = 0) -> None:
-        """Interval bounds for layers >= start from the input box and the bounds already known."""
+        """Bounds for layers >= start from the input box and the bounds already known: interval arithmetic, and
+        (``symbolic``) back-substitution of linear relaxations
+        (:func:`~nncompress.stability.bounds.backsubstitution_bounds`), whichever is tighter per neuron."""
+        if self.symbolic:
+            lows, highs = backsubstitution_bounds(self.weights, self.biases, self.lower, self.upper, self.y_lower,
+                                                  self.y_upper, start=start)
+            for l in range(start, self.depth):
+                self.prove_from_bounds(l, lows[l], highs[l])
+            return
         lo, hi = self.lower, self.upper
         if start > 0:
             lo, hi = np.maximum(self.y_lower[start - 1], 0.0), np.maximum(self.y_upper[start - 1], 0.0)
@@ -283,6 +316,8 @@ def _first_layer_corners(states: _States, deadline: float = np.inf) -> None:
 
 def _prefix_objective(milp: Any, l: int, n_prev: int) -> tuple[Any, Any]:
     """A parameter c and the expression c @ x^{l-1} (the input of layer l) for re-using one compiled problem."""
+    import cvxpy as cp  # imported here: a second of start-up that most of the library never needs
+
     c = cp.Parameter(n_prev)
     prev = milp.x0 if l == 0 else milp.post[l - 1]
     return c, c @ prev
@@ -308,17 +343,27 @@ def _highs_lp(relaxation: Relaxation) -> Any:
     return h
 
 
-def _lp_phase(states: _States, stats: SolveStats, deadline: float) -> None:
+def _lp_phase(states: _States, stats: SolveStats, deadline: float, tighten_all: bool = False) -> None:
     """One LP relaxation per open state, layer by layer: a proof if its bound allows, a witness from its optimum.
 
     The relaxation is solved by HiGHS; the bound it proves is Neumaier and Shcherbina's safe bound from the LP's
     dual solution (:func:`~nncompress.stability.bounds.safe_lp_lower_bound`), valid in real arithmetic whatever
-    the solver's tolerances, so a neuron is called stable only when that bound says so.
+    the solver's tolerances, so a neuron is called stable only when that bound says so. After each layer the
+    bounds of the layers after it are recomputed from the tightened ones.
+
+    With ``tighten_all`` (optimisation-based bound tightening), every neuron not proven stable in the layers below
+    the deepest open state gets both LPs too, witnessed or not: its bounds are the big-M constants of the layers
+    it feeds, which the branch and bound that follows (:mod:`nncompress.stability.bab`) then starts from.
     """
-    for l in range(0 if states.input_constraint is not None else 1, states.depth):
+    last = max((l for l in range(states.depth) if states.open_active(l).any() or states.open_inactive(l).any()),
+               default=-1)
+    for l in range(0 if states.input_constraint is not None else 1, last + 1):
         if _expired(deadline):
             return
-        if not (states.open_active(l).any() or states.open_inactive(l).any()):
+        # below the deepest open layer every neuron not proven stable gets both LPs (its bounds are the big-M of the
+        # layers after it: optimisation-based bound tightening); in that layer, only the open states
+        tighten_layer = tighten_all and l < last
+        if not (tighten_layer or states.open_active(l).any() or states.open_inactive(l).any()):
             continue
         relax = build_relaxation(states.weights, states.biases, states.lower, states.upper, states.y_lower,
                                  states.y_upper, depth=l, input_constraint=states.input_constraint)
@@ -332,7 +377,8 @@ def _lp_phase(states: _States, stats: SolveStats, deadline: float) -> None:
                 if _expired(deadline):
                     break
                 is_open = states.open_active(l)[i] if sign > 0 else states.open_inactive(l)[i]
-                if not is_open:
+                if not is_open and not (tighten_layer and not (states.never_active[l][i] or
+                                                             states.never_inactive[l][i])):
                     continue
                 bar.update()
                 cost = np.zeros(relax.A.shape[1])
@@ -380,6 +426,19 @@ def _gradient_phase(states: _States, rng: np.random.Generator, deadline: float =
     n_targets, n_in = len(layer_of), len(states.lower)
     rows = _rows_per_block([n_in] + [len(b) for b in states.biases[:-1]])
     step = (states.upper - states.lower) / 10
+    # first from the closest input seen so far (data, corners, LP optima), with small steps: a local search
+    for begin in range(0, n_targets, rows):
+        if _expired(deadline):
+            return
+        end = min(begin + rows, n_targets)
+        x = np.empty((end - begin, n_in))
+        for k in range(begin, end):
+            s = 0 if sign_of[k] > 0 else 1
+            closest = states.closest_x[layer_of[k]][s]
+            x[k - begin] = (closest[neuron_of[k]] if closest is not None
+                            and np.isfinite(states.closest_y[layer_of[k]][s][neuron_of[k]]) else
+                            rng.uniform(states.lower, states.upper))
+        climb(states, x, layer_of[begin:end], neuron_of[begin:end], sign_of[begin:end], step / 5, steps, deadline)
     for _ in range(restarts):
         for begin in range(0, n_targets, rows):
             if _expired(deadline):
@@ -387,6 +446,35 @@ def _gradient_phase(states: _States, rng: np.random.Generator, deadline: float =
             end = min(begin + rows, n_targets)
             x = rng.uniform(states.lower, states.upper, size=(end - begin, n_in))
             climb(states, x, layer_of[begin:end], neuron_of[begin:end], sign_of[begin:end], step, steps, deadline)
+
+
+def _long_climbs(states: _States, rng: np.random.Generator, deadline: float = np.inf, starts: int = 16,
+                 steps: int = 300) -> None:
+    """A longer search for witnesses of the few states still open before the branch and bound: per state, from its
+    closest input so far (steps of 5 % of the box) and ``starts - 1`` random points (steps of 20 %), ``steps``
+    signed-gradient steps each. The short search misses witnesses that these find (on a full-MNIST 4x100
+    network without penalty, a state 0.01 short of its witness after the short search had one in 41 of 64 such
+    random starts)."""
+    todo = _open_states(states)
+    if not todo or _expired(deadline):
+        return
+    layer_of = np.repeat([l for l, _, _ in todo], starts)
+    sign_of = np.repeat([s for _, s, _ in todo], starts)
+    neuron_of = np.repeat([i for _, _, i in todo], starts)
+    x = rng.uniform(states.lower, states.upper, size=(len(layer_of), len(states.lower)))
+    step = np.repeat(np.full(len(todo), 0.2), starts)
+    for k, (l, s, i) in enumerate(todo):
+        closest = states.closest_x[l][0 if s > 0 else 1]
+        if closest is not None and np.isfinite(states.closest_y[l][0 if s > 0 else 1][i]):
+            x[k * starts] = closest[i]
+            step[k * starts] = 0.05
+    rows = _rows_per_block([len(states.lower)] + [len(b) for b in states.biases[:-1]])
+    for begin in range(0, len(x), rows):
+        if _expired(deadline):
+            return
+        part = slice(begin, begin + rows)
+        climb(states, x[part], layer_of[part], neuron_of[part], sign_of[part],
+              step[part, None] * (states.upper - states.lower), steps, deadline)
 
 
 def climb(states: _States, x: np.ndarray, layer_of: np.ndarray, neuron_of: np.ndarray, sign_of: np.ndarray,
@@ -418,13 +506,19 @@ def climb(states: _States, x: np.ndarray, layer_of: np.ndarray, neuron_of: np.nd
     states.observe(x)
 
 
-def _isa_single_run_and_focus(states: _States, stats: SolveStats, deadline: float) -> None:
+def _isa_single_run_and_focus(states: _States, stats: SolveStats, deadline: float, stop_at_open: int = -1) -> None:
     """ISA as one SCIP run (:func:`~nncompress.stability.isa.isa_single_run`), then, for each state a solution showed
     but float64 did not confirm, one focused MILP "maximise ``sign * y``" (HiGHS) whose optimum is a witness unless
-    the extreme lies within the margin of 0 (then the neuron stays unknown)."""
-    pending = isa_single_run(states, stats, deadline)
-    if not pending or _expired(deadline):
+    the extreme lies within the margin of 0 (then the neuron stays unknown). With ``stop_at_open >= 0`` the run
+    is skipped when no more states are open, and stopped as soon as no more are (it then proves nothing: what it
+    witnessed stays, the rest is left to the branch and bound)."""
+    if stop_at_open >= 0 and states.n_open() <= stop_at_open:
         return
+    pending = isa_single_run(states, stats, deadline, stop_at_open=stop_at_open)
+    if not pending or _expired(deadline) or stop_at_open >= 0:
+        return
+    import cvxpy as cp
+
     depth = max(l for l, _, _ in pending) + 1
     milp = build_milp(states.weights, states.biases, states.lower, states.upper, states.y_lower, states.y_upper,
                       depth=depth, input_constraint=states.input_constraint)
@@ -439,8 +533,37 @@ def _isa_single_run_and_focus(states: _States, stats: SolveStats, deadline: floa
             states.observe(milp.x0.value)
 
 
+#: The pipeline leaves at most this many open states to branch and bound; more go through the ISA run first.
+BAB_STATES: int = 12
+
+
+def _open_states(states: _States) -> list[tuple[int, float, int]]:
+    """Every open state as (layer, sign, neuron), shallowest layer first."""
+    return [(l, s, int(i)) for l in range(states.depth)
+            for s, mask in ((1.0, states.open_active(l)), (-1.0, states.open_inactive(l)))
+            for i in np.flatnonzero(mask)]
+
+
+def _bab_phase(states: _States, stats: SolveStats, deadline: float) -> None:
+    """Branch and bound (:func:`~nncompress.stability.bab.branch_and_bound`) on each open state, shallowest layer
+    first: a first pass gives each an equal share of the time left, a second pass the rest to those still open."""
+    for final in (False, True):
+        todo = _open_states(states)
+        for k, (l, sign, i) in enumerate(todo):
+            if _expired(deadline):
+                return
+            if not (states.open_active(l) if sign > 0 else states.open_inactive(l))[i]:
+                continue
+            share = (deadline - time.perf_counter()) / (1 if final else len(todo) - k)
+            if branch_and_bound(states, l, sign, i, stats, time.perf_counter() + share) == "proven":
+                states.tighten(l, i, sign, 0.0)  # proven: sign * y < -margin everywhere
+                states.propagate_bounds(l + 1)
+
+
 def _baseline(states: _States, stats: SolveStats, deadline: float) -> None:
     """Per neuron: 'can y > 0?' then, if so, 'can y < 0?' — feasibility MILPs (5)/(6) stopped at the first point."""
+    import cvxpy as cp
+
     delta = states.margin
     for l in range(states.depth):
         states.propagate_bounds(l)  # proven stabilities of earlier layers feed this layer's bounds
@@ -581,6 +704,7 @@ def find_stable_neurons(
             raise ValueError("X must lie in the box [lower, upper]")
     states, stats, phases = _States(weights, biases, lower, upper, margin, input_constraint), SolveStats(), {}
     states.progress = bool(progress)
+    states.symbolic = method == "pipeline"
 
     def phase(name: str, fn: Any, *args: Any) -> None:
         t0 = time.perf_counter()
@@ -597,6 +721,14 @@ def find_stable_neurons(
         if method == "pipeline":
             phase("bounds", _first_layer_corners, states, deadline)
             phase("lp", _lp_phase, states, stats, deadline)
-            phase("gradient", _gradient_phase, states, as_rng(rng), deadline)
-        phase("milp", _isa_single_run_and_focus, states, stats, deadline)
+            generator = as_rng(rng)
+            phase("gradient", _gradient_phase, states, generator, deadline)
+            phase("milp", _isa_single_run_and_focus, states, stats, deadline, BAB_STATES)
+            if states.n_open():
+                phase("gradient", _long_climbs, states, generator, deadline)
+            if states.n_open():
+                phase("lp", _lp_phase, states, stats, deadline, True)
+                phase("bab", _bab_phase, states, stats, deadline)
+        else:
+            phase("milp", _isa_single_run_and_focus, states, stats, deadline)
     return states.report(method, time.perf_counter() - start, stats, phases, timed_out=_expired(deadline))

@@ -119,6 +119,7 @@ class _Run:
         self.pending = [np.zeros(len(idx), bool) for _, _, idx, _ in groups]  # shown, not confirmed in float64
         self.observed_points = 0
         self.climbs = 0
+        self.stop_at_open = -1
 
     def _open(self, g: int) -> np.ndarray:
         l, sign, idx, _ = self.groups[g]
@@ -146,6 +147,8 @@ class _Run:
         x = np.clip(np.array([get(solution, v) for v in self._vars(self.x0)]), self.states.lower, self.states.upper)
         self.states.observe(x[None])
         self.observed_points += 1
+        if self.states.n_open() <= self.stop_at_open:
+            self.model.interruptSolve()
         if not integral:
             return False
         shown_states = []  # every state the solution shows, fixed or not: a p fixed to 0 later is still 1 here
@@ -239,8 +242,8 @@ def _handler_class() -> Any:
     return ISAHandler
 
 
-def isa_single_run(states: Any, stats: SolveStats, deadline: float,
-                   phase: str = "milp") -> list[tuple[int, float, int]]:
+def isa_single_run(states: Any, stats: SolveStats, deadline: float, phase: str = "milp",
+                   stop_at_open: int = -1) -> list[tuple[int, float, int]]:
     """Algorithm 1 on the open states of ``states``: one SCIP run (module docstring), then the pending states.
 
     Parameters
@@ -251,6 +254,8 @@ def isa_single_run(states: Any, stats: SolveStats, deadline: float,
         solve of a pending state under ``phase + "-focus"``.
     deadline : float
         ``time.perf_counter()`` value at which to stop; what is open then stays open.
+    stop_at_open : int, default -1
+        Stop the run (proving nothing) once at most this many states are open; -1: never.
 
     Returns
     -------
@@ -293,6 +298,7 @@ def isa_single_run(states: Any, stats: SolveStats, deadline: float,
     model.setObjective(pyscipopt.quicksum(objective), "maximize")
     model.setObjlimit(0.5)  # optimum 0 <=> no solution reaches 1 (the objective is integral)
     run = _Run(model, states, x0, groups, deadline)
+    run.stop_at_open = stop_at_open
     run.ys = ys
     handler = _handler_class()(run)
     model.includeConshdlr(handler, "isa", "observed states of ISA (Algorithm 1)", sepapriority=1,
@@ -315,3 +321,4 @@ def isa_single_run(states: Any, stats: SolveStats, deadline: float,
     model.freeProb()
     return [(l, sign, int(idx[k])) for g, (l, sign, idx, _) in enumerate(groups)
             for k in np.flatnonzero(run.pending[g] & run._open(g))]
+

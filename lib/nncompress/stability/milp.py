@@ -23,7 +23,6 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-import cvxpy as cp
 import numpy as np
 
 __all__ = ["ReluMILP", "build_milp", "solve", "SolveStats", "SOLVER_GRACE", "Relaxation", "build_relaxation"]
@@ -92,6 +91,8 @@ def build_milp(
     input_constraint : (A, b), optional
         Extra linear constraint ``A @ x0 <= b`` on the input (e.g. the paper's bound on the sum of pixels).
     """
+    import cvxpy as cp  # imported here: a second of start-up that most of the library never needs
+
     x0 = cp.Variable(weights[0].shape[1])
     constraints = [x0 >= lower, x0 <= upper]
     if input_constraint is not None:
@@ -128,7 +129,7 @@ def build_milp(
 SOLVER_GRACE: float = 0.5
 
 
-def _solve_by_deadline(problem: cp.Problem, opts: dict[str, Any], deadline: float) -> bool:
+def _solve_by_deadline(problem: Any, opts: dict[str, Any], deadline: float) -> bool:
     """Compile here, run HiGHS in a worker thread, and stop waiting for it at ``deadline``.
 
     HiGHS checks its time limit only between steps, and one presolve pass of a large dense model can take many
@@ -136,6 +137,8 @@ def _solve_by_deadline(problem: cp.Problem, opts: dict[str, Any], deadline: floa
     deadline; a run still going at the deadline is abandoned (it stops at HiGHS's next check of its own limit,
     in the background) and its result never read. Returns False when the run was abandoned.
     """
+    import cvxpy as cp
+
     import threading
 
     data, chain, inverse_data = problem.get_problem_data(cp.HIGHS)
@@ -159,7 +162,7 @@ def _solve_by_deadline(problem: cp.Problem, opts: dict[str, Any], deadline: floa
     return True
 
 
-def solve(problem: cp.Problem, time_limit: float | None, stats: SolveStats, phase: str, **options: Any) -> str:
+def solve(problem: Any, time_limit: float | None, stats: SolveStats, phase: str, **options: Any) -> str:
     """Solve with HiGHS (one thread), record statistics, and return cvxpy's status.
 
     ``time_limit`` is the solver's limit in seconds; with none left (``<= 0``) nothing is solved and the status
@@ -167,6 +170,8 @@ def solve(problem: cp.Problem, time_limit: float | None, stats: SolveStats, phas
     the call returns within the limit plus ``SOLVER_GRACE`` seconds (and cvxpy's compilation), even when
     HiGHS overruns its own limit: such a run is abandoned and reported as ``"user_limit"``.
     """
+    import cvxpy as cp
+
     if time_limit is not None and time_limit <= 0:
         return "user_limit"
     opts = dict(threads=1, random_seed=0, mip_rel_gap=1e-6)
@@ -198,7 +203,8 @@ class Relaxation:
     Columns: the input :math:`x^0` (``inputs``), then per hidden layer and neuron its output x (bounds
     :math:`[0, \\max(U, 0)]`, or :math:`[L, U]` for a stably active neuron, ``[0, 0]`` for a stably inactive one)
     and, for a neuron of unknown state, :math:`\\chi \\in [0, \\mu]` and :math:`z \\in [0, 1]`.
-    ``outputs[l]`` holds the column of each neuron's x in layer l.
+    ``outputs[l]`` holds the column of each neuron's x in layer l; ``chi[l]``, ``z[l]``, ``big_rows[l]`` and
+    ``small_rows[l]`` the columns and big-M rows of the neurons of unknown phase in layer l, in their order.
     """
 
     A: Any
@@ -208,6 +214,10 @@ class Relaxation:
     col_upper: np.ndarray
     inputs: np.ndarray
     outputs: list[np.ndarray]
+    chi: list[np.ndarray] = field(default_factory=list)
+    z: list[np.ndarray] = field(default_factory=list)
+    big_rows: list[np.ndarray] = field(default_factory=list)
+    small_rows: list[np.ndarray] = field(default_factory=list)
 
 
 def build_relaxation(
@@ -216,7 +226,12 @@ def build_relaxation(
     input_constraint: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Relaxation:
     """The LP relaxation of hidden layers ``0..depth-1`` (rows: :math:`x - \\chi - W h = b`, :math:`x - M z \\le 0`,
-    :math:`\\chi + \\mu z \\le \\mu`; :math:`x - W h = b` for stably active neurons), from sound finite bounds."""
+    :math:`\\chi + \\mu z \\le \\mu`; :math:`x - W h = b` for stably active neurons), from sound finite bounds.
+
+    ``chi``, ``big_rows`` and ``small_rows`` hold, per layer, the columns of :math:`\\chi` and the two big-M rows of
+    the neurons of unknown phase, in their order (the branch and bound, :mod:`nncompress.stability.bab`, changes
+    their coefficients).
+    """
     import scipy.sparse
 
     n0 = len(lower)
@@ -233,7 +248,11 @@ def build_relaxation(
         r_hi.append(np.asarray(b_in, float))
         n_rows += len(b_in)
     prev = np.arange(n0)
-    outputs = []
+    outputs: list[np.ndarray] = []
+    chis: list[np.ndarray] = []
+    z_of: list[np.ndarray] = []
+    bigs: list[np.ndarray] = []
+    smalls: list[np.ndarray] = []
     for l in range(depth):
         w, b, lo, hi = weights[l], biases[l], y_lower[l], y_upper[l]
         n = len(b)
@@ -255,6 +274,7 @@ def build_relaxation(
         r_lo.append(b[eq].astype(float))
         r_hi.append(b[eq].astype(float))
         n_rows += len(eq)
+        chi_cols = z_cols = big = small = np.zeros(0, int)
         if len(free):
             k = len(free)
             chi_cols, z_cols = n_cols + np.arange(k), n_cols + k + np.arange(k)
@@ -272,9 +292,13 @@ def build_relaxation(
             vals += [-np.ones(k), np.ones(k), -M, np.ones(k), mu]
             r_lo += [np.full(k, -np.inf), np.full(k, -np.inf)]
             r_hi += [np.zeros(k), mu]
+        chis.append(chi_cols)
+        z_of.append(z_cols)
+        bigs.append(big)
+        smalls.append(small)
         outputs.append(x_cols)
         prev = x_cols
     A = scipy.sparse.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                                 shape=(n_rows, n_cols))
     return Relaxation(A, np.concatenate(r_lo) if r_lo else np.zeros(0), np.concatenate(r_hi) if r_hi else np.zeros(0),
-                      np.concatenate(col_lo), np.concatenate(col_hi), np.arange(n0), outputs)
+                      np.concatenate(col_lo), np.concatenate(col_hi), np.arange(n0), outputs, chis, z_of, bigs, smalls)
