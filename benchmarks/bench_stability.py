@@ -67,13 +67,15 @@ def one_network(data, hidden: tuple[int, ...], l1: float, seed: int, epochs: int
     for m in complete[1:]:
         assert same_sets(reports[complete[0]], reports[m]), f"{m} and {complete[0]} disagree on the stable sets"
     base_done = reports["baseline"].complete
-    speedup = {m: seconds["baseline"] / seconds[m] for m in ("isa", "pipeline")}
+    # a method that did not finish has no speed-up (None); against an unfinished baseline it is a lower bound
+    speedup = {m: seconds["baseline"] / seconds[m] if reports[m].complete else None for m in ("isa", "pipeline")}
     arch = f"{len(hidden)}x{hidden[0]}" if len(set(hidden)) == 1 else "x".join(map(str, hidden))  # the paper's L x n
     print(f"{arch} l1={l1:g} seed {seed} (test accuracy {clf.test_accuracy:.3f}): "
           f"{counts(reports[complete[0] if complete else 'pipeline'])}; "
           + ", ".join(f"{m} {seconds[m]:.2f} s" + ("" if reports[m].complete else " INCOMPLETE") for m in METHODS)
           + "; speed-up over baseline: "
-          + ", ".join(f"{m} {'' if base_done else '>='}{speedup[m]:.1f}x" for m in speedup), flush=True)
+          + ", ".join(f"{m} none (incomplete)" if speedup[m] is None else
+                      f"{m} {'' if base_done else '>='}{speedup[m]:.1f}x" for m in speedup), flush=True)
     return {"architecture": arch, "l1": l1, "seed": seed, "epochs": epochs, "test_accuracy": clf.test_accuracy,
             "seconds": seconds, "reports": {m: counts(r) for m, r in reports.items()},
             "speedup_over_baseline": speedup, "speedup_is_lower_bound": not base_done,
@@ -91,8 +93,8 @@ def table(rows: list[dict]) -> dict:
             times = [r["seconds"][m] for r in mine]
             entry[m] = {"decided": sum(r["reports"][m]["complete"] for r in mine),
                         "median_seconds": statistics.median(times), "max_seconds": max(times)}
-            if m != "baseline":
-                ratios = [r["speedup_over_baseline"][m] for r in mine]
+            ratios = [r["speedup_over_baseline"][m] for r in mine if r["speedup_over_baseline"].get(m) is not None]
+            if m != "baseline" and ratios:
                 entry[m].update(median_speedup=statistics.median(ratios), min_speedup=min(ratios),
                                 max_speedup=max(ratios))
         entry["some_baseline_incomplete"] = any(r["speedup_is_lower_bound"] for r in mine)
@@ -100,7 +102,8 @@ def table(rows: list[dict]) -> dict:
         print(f"{arch}: {len(mine)} networks; "
               + "; ".join(f"{m}: decided {entry[m]['decided']}/{len(mine)}, median {entry[m]['median_seconds']:.2f} s,"
                           f" max {entry[m]['max_seconds']:.2f} s"
-                          + (f", median speed-up {entry[m]['median_speedup']:.1f}x" if m != "baseline" else "")
+                          + (f", median speed-up {entry[m]['median_speedup']:.1f}x" if "median_speedup" in entry[m]
+                             else "")
                           for m in METHODS)
               + (f"; the paper (ISA, Gurobi): {PAPER[arch]:g}x" if arch in PAPER else "")
               + (" (some baselines hit the limit: speed-ups are lower bounds)"

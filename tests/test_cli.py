@@ -75,6 +75,21 @@ def test_relu_stable_isa_completes_and_names_the_deciding_phases(tmp_path, capsy
     assert "decided by" in out and ("milp" in out or "bounds" in out)
 
 
+def test_relu_stable_device_option(tmp_path, capsys):
+    rng = np.random.default_rng(4)
+    weights = [rng.normal(size=(8, 3)), rng.normal(size=(6, 8)), rng.normal(size=(2, 6))]
+    biases = [rng.normal(size=8) - 0.5, rng.normal(size=6) + 0.5, rng.normal(size=2)]
+    np.savez(tmp_path / "mlp.npz", **{f"weights_{l}": w for l, w in enumerate(weights)},
+             **{f"biases_{l}": b for l, b in enumerate(biases)})
+    np.save(tmp_path / "x.npy", rng.uniform(-1, 1, size=(50, 3)))
+    args = ["relu-stable", str(tmp_path / "mlp.npz"), "--lower", "-1", "--upper", "1", "--data",
+            str(tmp_path / "x.npy"), "--quiet"]
+    assert main(args + ["--device", "cpu"]) == 0 and "pipeline: complete" in capsys.readouterr().out
+    assert main(args + ["--device", "no-such-device"]) == 2
+    err = capsys.readouterr().err
+    assert "device 'no-such-device' cannot be used" in err and len(err.strip().splitlines()) == 1
+
+
 def test_incomplete_analysis_exits_1(tmp_path):
     rng = np.random.default_rng(0)
     weights = [rng.normal(size=(30, 6)), rng.normal(size=(30, 30)), rng.normal(size=(1, 30))]

@@ -4,7 +4,7 @@ Subcommands (``nncompress SUBCOMMAND --help`` for each)::
 
     nncompress tanh-rank MODEL                      rank of a tanh network (Algorithm 4.2)
     nncompress tanh-compress MODEL --out FILE       optimal lossless compression (Algorithm 4.1)
-    nncompress relu-stable MODEL --lower L --upper U [--data X.npy] [--time-limit S] [--out FILE]
+    nncompress relu-stable MODEL --lower L --upper U [--data X.npy] [--time-limit S] [--device D] [--out FILE]
                                                     stable neurons of a ReLU MLP over a box, and LEO++
     nncompress relu-equivalent MODEL1 MODEL2        are two two-layer ReLU networks equivalent? which symmetry?
 
@@ -391,7 +391,7 @@ def _cmd_relu_stable(args: argparse.Namespace) -> int:
     X = _load_data(args.data, lower, upper) if args.data else None
     try:
         report = find_stable_neurons(weights, biases, lower, upper, X=X, method=args.method,
-                                     time_limit=args.time_limit, progress=not args.quiet)
+                                     time_limit=args.time_limit, progress=not args.quiet, device=args.device)
     except (ValueError, TypeError) as exc:
         raise InputError(str(exc)) from exc
     print(report.summary())
@@ -505,8 +505,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help=".npy array (N, n_0) of inputs in the box, used for preprocessing (validated for "
                                   "every method)")
     p.add_argument("--method", default="pipeline", choices=("pipeline", "isa", "baseline"),
-                   help="pipeline (default): data, bounds, LPs, gradient search, then ISA for what is left; isa: "
-                        "Algorithm 1 of Serra et al. as one SCIP branch-and-bound run; baseline: MILPs per neuron")
+                   help="pipeline (default): data, bounds, LPs, gradient search, then ISA and a branch and bound "
+                        "for what is left; isa: Algorithm 1 of Serra et al. as one SCIP branch-and-bound run; "
+                        "baseline: MILPs per neuron")
+    p.add_argument("--device", default=None, metavar="DEVICE",
+                   help="torch device for the data's forward pass, e.g. cuda (default: numpy on the CPU)")
     p.add_argument("--time-limit", type=_time_limit, default=DEFAULT_TIME_LIMIT, metavar="SECONDS",
                    help=f"limit for the whole analysis (default {DEFAULT_TIME_LIMIT:g}); every phase stops at it and "
                         "neurons not proven by then are reported unknown, never stable (exit 1). 0: no solver is "

@@ -123,6 +123,12 @@ def test_backsubstitution_is_tighter_than_intervals_in_deep_layers():
     assert np.array_equal(again[0], lows[0]) and np.all(again[2] >= lows[2])
     with pytest.raises(ValueError, match="finite"):
         backsubstitution_bounds(weights, biases, -1.0, 1.0, [np.full(30, -np.inf)] * 3, highs, start=1)
+    with pytest.raises(ValueError, match="y_lower must hold one array per hidden layer"):
+        backsubstitution_bounds(weights, biases, -1.0, 1.0, lows[:2], highs)
+    with pytest.raises(ValueError, match=r"y_upper\[1\] must have shape"):
+        backsubstitution_bounds(weights, biases, -1.0, 1.0, lows, [highs[0], highs[1][:5], highs[2]])
+    with pytest.raises(ValueError, match="start must be"):
+        backsubstitution_bounds(weights, biases, -1.0, 1.0, start=4)
 
 
 @settings(max_examples=25)
@@ -491,3 +497,23 @@ def test_isa_run_stopped_early_hands_the_last_states_to_branch_and_bound(monkeyp
         assert set(report.stably_inactive[l]) - set(np.flatnonzero(band)) == set(np.flatnonzero((maxs[l] < 0) & ~band))
         assert set(report.stably_active[l]) - set(np.flatnonzero(band)) == set(np.flatnonzero((mins[l] > 0) & ~band))
         assert set(report.unknown[l]) <= set(np.flatnonzero(band))
+
+
+def test_data_forward_pass_on_a_torch_device_matches_numpy():
+    import torch
+
+    rng = np.random.default_rng(5)
+    weights, biases = random_net(rng, [6, 12, 10, 3], shift=0.5)
+    X = rng.uniform(-1.0, 1.0, size=(300, 6))
+    for method in ("pipeline", "isa"):
+        plain = find_stable_neurons(weights, biases, -1.0, 1.0, X=X, method=method)
+        on_device = find_stable_neurons(weights, biases, -1.0, 1.0, X=X, method=method, device="cpu")
+        assert plain.complete and on_device.complete
+        for a, b in zip(plain.stably_active + plain.stably_inactive + plain.settled_by,
+                        on_device.stably_active + on_device.stably_inactive + on_device.settled_by):
+            assert np.array_equal(a, b)
+    with pytest.raises(ValueError, match="device 'no-such-device' cannot be used"):
+        find_stable_neurons(weights, biases, -1.0, 1.0, X=X, device="no-such-device")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device 'cuda' cannot be used"):
+            find_stable_neurons(weights, biases, -1.0, 1.0, X=X, device="cuda")

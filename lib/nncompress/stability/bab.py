@@ -146,6 +146,8 @@ class _NodeLP:
             h.changeRowsBounds(len(rows), rows.astype(np.int32), self.relax.row_lower[rows], r_hi)
         if basis is not None:
             h.setBasis(basis)
+        else:
+            h.clearSolver()  # from scratch
         h.setOptionValue("time_limit", max(float(min(deadline - time.perf_counter(), 1e6)), 0.01))
         h.run()
         relax = self.relax
@@ -216,12 +218,18 @@ def branch_and_bound(states: Any, layer: int, sign: float, neuron: int, stats: S
     counter = itertools.count()
     heap: list[tuple[Any, ...]] = []
 
-    def push(lo: list[np.ndarray], hi: list[np.ndarray], fixed: list[np.ndarray], basis: Any) -> str | None:
+    def push(lo: list[np.ndarray], hi: list[np.ndarray], fixed: list[np.ndarray], basis: Any,
+             parent: tuple[float, Any] | None = None) -> str | None:
         t0 = time.perf_counter()
         bound, solution, node_basis = lp.solve(lo, hi, fixed, basis, deadline)
         stats.add(phase, time.perf_counter() - t0, nodes=1)
-        if np.isnan(bound):
-            return "open"  # no dual solution (or the time limit): nothing can be concluded from this node
+        if np.isnan(bound) and basis is not None:  # a warm start gone wrong: once more from scratch
+            bound, solution, node_basis = lp.solve(lo, hi, fixed, None, deadline)
+        if np.isnan(bound):  # no dual solution (or the time limit)
+            if parent is None or time.perf_counter() >= deadline:
+                return "open"
+            bound, solution = parent  # the parent's bound holds on its subdomain, and so on this part of it
+            node_basis = basis
         if bound < -delta:
             return None  # pruned, in real arithmetic
         if solution.value_valid:
@@ -238,7 +246,7 @@ def branch_and_bound(states: Any, layer: int, sign: float, neuron: int, stats: S
         if time.perf_counter() >= deadline:
             outcome = "open"
             break
-        _, _, lo, hi, fixed, basis, solution = heapq.heappop(heap)
+        neg_bound, _, lo, hi, fixed, basis, solution = heapq.heappop(heap)
         score, k, j = _branching_scores(lp, solution, lo, hi, fixed)
         if score <= 0.0:
             outcome = "open"  # the LP point is a true point with its value within the margin: undecidable here
@@ -258,7 +266,7 @@ def branch_and_bound(states: Any, layer: int, sign: float, neuron: int, stats: S
                 child_lo[k + 1:], child_hi[k + 1:] = new_lo[k + 1:], new_hi[k + 1:]
                 if any(np.any(child_lo[m] > child_hi[m]) for m in range(k + 1, layer)):
                     continue  # sound bounds that cross: the child's subdomain is empty
-            outcome = push(child_lo, child_hi, child_fixed, basis)
+            outcome = push(child_lo, child_hi, child_fixed, basis, (-neg_bound, solution))
             if outcome is not None:
                 break
     if outcome is None:  # every node pruned

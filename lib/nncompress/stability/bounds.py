@@ -107,11 +107,13 @@ def backsubstitution_bounds(
 
     The symbolic bounds of DeepPoly (Singh et al. 2019) and CROWN (Zhang et al. 2018): to bound
     :math:`y^l = W^l h^{l-1} + b^l`, each :math:`h^k = \mathrm{relu}(y^k)` is replaced by a linear lower or upper
-    bound in :math:`y^k` (:func:`_relu_relaxation`, chosen by the sign of its coefficient) and :math:`y^k` by
-    :math:`W^k h^{k-1} + b^k`, down to the input, where the linear function is bounded exactly over the box. The
-    correlations between neurons that interval arithmetic loses are kept, so the bounds of deep layers are much
-    tighter. Each layer's relaxation uses the best bounds known for the layers before it (those given in
-    ``y_lower``/``y_upper``, e.g. from LPs, intersected with the ones computed here).
+    bound in :math:`y^k`, chosen by the sign of its coefficient (above: the chord :math:`s y + t` through
+    :math:`(L, 0)` and :math:`(U, U)`; below: :math:`\alpha y` with :math:`\alpha \in \{0, 1\}`, the choice of
+    smaller area), and :math:`y^k` by :math:`W^k h^{k-1} + b^k`, down to the input, where the linear function is
+    bounded exactly over the box. The correlations between neurons that interval arithmetic loses are kept; each
+    bound is also intersected with interval arithmetic on the layer before, so it is never looser. Each layer's
+    relaxation uses the best bounds known for the layers before it (those given in ``y_lower``/``y_upper``, e.g.
+    from LPs, intersected with the ones computed here).
 
     **Soundness in floating point.** The relaxations are valid in real arithmetic for the float slopes used. The
     rest is a chain of matrix products and sums, whose float64 error is at most :math:`\gamma_N` times the same
@@ -139,10 +141,21 @@ def backsubstitution_bounds(
     weights, biases = check_mlp(weights, biases)
     lo_in, hi_in = check_box(lower, upper, weights[0].shape[1])
     depth = len(weights) - 1
-    known_lo = [np.full(len(b), -np.inf) for b in biases[:-1]] if y_lower is None else [np.array(v, float)
-                                                                                        for v in y_lower]
-    known_hi = [np.full(len(b), np.inf) for b in biases[:-1]] if y_upper is None else [np.array(v, float)
-                                                                                       for v in y_upper]
+    if isinstance(start, bool) or not isinstance(start, (int, np.integer)) or not 0 <= start <= depth:
+        raise ValueError(f"start must be an integer in [0, {depth}], got {start!r}")
+    known = []
+    for name, given, fill in (("y_lower", y_lower, -np.inf), ("y_upper", y_upper, np.inf)):
+        if given is None:
+            known.append([np.full(len(b), fill) for b in biases[:-1]])
+            continue
+        if len(given) != depth:
+            raise ValueError(f"{name} must hold one array per hidden layer ({depth}), got {len(given)}")
+        arrays = [np.asarray(v, dtype=np.float64) for v in given]
+        for l, (v, b) in enumerate(zip(arrays, biases[:-1])):
+            if v.shape != b.shape or np.isnan(v).any():
+                raise ValueError(f"{name}[{l}] must have shape {b.shape} and no NaN")
+        known.append(arrays)
+    known_lo, known_hi = known
     mid, rad = (hi_in + lo_in) / 2, (hi_in - lo_in) / 2
     scale_in = np.maximum(np.abs(lo_in), np.abs(hi_in))
     lows: list[np.ndarray] = []

@@ -182,6 +182,7 @@ class _States:
         self.y_lower = [np.full(n, -np.inf) for n in sizes]
         self.y_upper = [np.full(n, np.inf) for n in sizes]
         self.witness_checks = 0
+        self.device: Any = None  # torch device of the forward passes in observe (None: numpy)
         # per layer and state (0: active, 1: inactive), the valid input seen so far that came closest to witnessing
         # it (largest y, resp. -y) and that value: the gradient phase starts from these
         self.closest_x: list[list[np.ndarray | None]] = [[None, None] for _ in sizes]
@@ -228,20 +229,53 @@ class _States:
             self.witness_checks += len(block)
             if not len(block):
                 continue
-            for l, y in enumerate(pre_activations(self.weights, self.biases, block)):
-                self.seen_active[l] |= np.any(y > self.margin, axis=0)
-                self.seen_inactive[l] |= np.any(y < -self.margin, axis=0)
-                for k, value in enumerate((y, -y)):
-                    row = np.argmax(value, axis=0)
-                    best = value[row, np.arange(value.shape[1])]
+            for l, (active, inactive, closest) in enumerate(self._pre_activations(block)):
+                self.seen_active[l] |= active
+                self.seen_inactive[l] |= inactive
+                for k, (row, best) in enumerate(closest):
                     better = best > self.closest_y[l][k]
                     if better.any():
                         if self.closest_x[l][k] is None:
-                            self.closest_x[l][k] = np.empty((value.shape[1], block.shape[1]))
+                            self.closest_x[l][k] = np.empty((len(best), block.shape[1]))
                         self.closest_x[l][k][better] = block[row[better]]
                         self.closest_y[l][k][better] = best[better]
             if _expired(deadline):
                 return
+
+    def use_device(self, device: Any) -> None:
+        """Run the forward passes of :meth:`observe` with torch on ``device`` (float64)."""
+        try:
+            import torch
+
+            where = torch.device(device)
+            self.torch_weights = [torch.as_tensor(w, dtype=torch.float64, device=where) for w in self.weights[:-1]]
+            self.torch_biases = [torch.as_tensor(b, dtype=torch.float64, device=where) for b in self.biases[:-1]]
+        except (RuntimeError, TypeError, AssertionError) as exc:  # unknown device, or no GPU behind it
+            raise ValueError(f"device {device!r} cannot be used: {exc}") from None
+        self.device = where
+
+    def _pre_activations(self, block: np.ndarray) -> Any:
+        """Yield, per hidden layer, (any y > margin, any y < -margin, argmax/max of y, argmax/max of -y) over the
+        rows of ``block``, as numpy arrays: with numpy, or with torch on :attr:`device`."""
+        if self.device is None:
+            for y in pre_activations(self.weights, self.biases, block):
+                stats = []
+                for value in (y, -y):
+                    row = np.argmax(value, axis=0)
+                    stats.append((row, value[row, np.arange(value.shape[1])]))
+                yield np.any(y > self.margin, axis=0), np.any(y < -self.margin, axis=0), stats
+            return
+        import torch
+
+        h = torch.as_tensor(block, dtype=torch.float64, device=self.device)
+        for w, b in zip(self.torch_weights, self.torch_biases):
+            y = h @ w.T + b
+            stats = []
+            for value in (y, -y):
+                best, row = torch.max(value, dim=0)
+                stats.append((row.cpu().numpy(), best.cpu().numpy()))
+            yield (y > self.margin).any(dim=0).cpu().numpy(), (y < -self.margin).any(dim=0).cpu().numpy(), stats
+            h = torch.relu(y)
 
     def prove_from_bounds(self, l: int, lo: np.ndarray, hi: np.ndarray) -> None:
         """Record sound bounds of layer l and the stabilities they prove."""
@@ -638,6 +672,7 @@ def find_stable_neurons(
     rng: np.random.Generator | int | None = 0,
     input_constraint: tuple[Any, Any] | None = None,
     progress: bool = False,
+    device: Any = None,
 ) -> StabilityReport:
     """The stably active and stably inactive neurons of a ReLU MLP over the box ``[lower, upper]``.
 
@@ -669,6 +704,10 @@ def find_stable_neurons(
         float64, otherwise it is discarded (a state may then stay unknown, never be wrongly settled).
     progress : bool, default False
         Show tqdm progress bars over solver calls.
+    device : str or torch.device, optional
+        Where the data's forward pass (the preprocessing of Section 5.3, the largest batched computation) runs:
+        e.g. ``"cuda"`` on a GPU, as in the paper. It computes in float64 like the CPU path, whose results it
+        matches up to summation order (far below ``margin``). ``None`` (the default): numpy on the CPU.
 
     Returns
     -------
@@ -705,6 +744,8 @@ def find_stable_neurons(
     states, stats, phases = _States(weights, biases, lower, upper, margin, input_constraint), SolveStats(), {}
     states.progress = bool(progress)
     states.symbolic = method == "pipeline"
+    if device is not None:
+        states.use_device(device)
 
     def phase(name: str, fn: Any, *args: Any) -> None:
         t0 = time.perf_counter()
