@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from .bounds import backsubstitution_bounds, safe_lp_lower_bound
-from .milp import SolveStats, build_relaxation
+from .milp import SolveStats, build_relaxation, highs_lp
 
 __all__ = ["branch_and_bound"]
 
@@ -59,8 +59,6 @@ class _NodeLP:
     """
 
     def __init__(self, states: Any, layer: int, sign: float, neuron: int) -> None:
-        import highspy
-
         self.states, self.layer = states, layer
         lo, hi = states.y_lower[:layer], states.y_upper[:layer]
         relax = build_relaxation(states.weights, states.biases, states.lower, states.upper, lo, hi, depth=layer,
@@ -82,19 +80,7 @@ class _NodeLP:
             self.cols.append((x_cols, chi_cols, z_cols))
             self.rows.append((big, small))
             self.pos.append((self._position(big, z_cols), self._position(small, z_cols)))
-        lp = highspy.HighsLp()
-        A = self.A
-        lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
-        lp.col_cost_ = self.cost
-        lp.col_lower_, lp.col_upper_ = relax.col_lower, relax.col_upper
-        lp.row_lower_, lp.row_upper_ = relax.row_lower, relax.row_upper
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = A.indptr, A.indices, A.data
-        self.highs = highspy.Highs()
-        self.highs.setOptionValue("output_flag", False)
-        self.highs.setOptionValue("threads", 1)
-        self.highs.setOptionValue("random_seed", 0)
-        self.highs.passModel(lp)
+        self.highs = highs_lp(relax, self.cost)
         self.col_lower, self.col_upper = relax.col_lower.copy(), relax.col_upper.copy()
         self.row_upper = relax.row_upper.copy()
 

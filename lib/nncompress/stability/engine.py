@@ -62,7 +62,7 @@ from .._validation import as_float_array, as_rng, check_tolerance
 from .bounds import affine_bounds, backsubstitution_bounds, safe_lp_lower_bound
 from .bab import branch_and_bound
 from .isa import isa_single_run
-from .milp import Relaxation, SolveStats, build_milp, build_relaxation, solve
+from .milp import SolveStats, build_milp, build_relaxation, highs_lp, solve
 from .network import _digest, check_box, check_mlp, pre_activations
 
 __all__ = ["StabilityReport", "find_stable_neurons", "METHODS", "BLOCK_ELEMENTS"]
@@ -357,26 +357,6 @@ def _prefix_objective(milp: Any, l: int, n_prev: int) -> tuple[Any, Any]:
     return c, c @ prev
 
 
-def _highs_lp(relaxation: Relaxation) -> Any:
-    """A HiGHS instance holding the relaxation (one thread, quiet), its objective to be set per query."""
-    import highspy
-
-    lp = highspy.HighsLp()
-    A = relaxation.A
-    lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
-    lp.col_cost_ = np.zeros(A.shape[1])
-    lp.col_lower_, lp.col_upper_ = relaxation.col_lower, relaxation.col_upper
-    lp.row_lower_, lp.row_upper_ = relaxation.row_lower, relaxation.row_upper
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = A.indptr, A.indices, A.data
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
-    h.setOptionValue("random_seed", 0)
-    h.passModel(lp)
-    return h
-
-
 def _lp_phase(states: _States, stats: SolveStats, deadline: float, tighten_all: bool = False) -> None:
     """One LP relaxation per open state, layer by layer: a proof if its bound allows, a witness from its optimum.
 
@@ -401,7 +381,7 @@ def _lp_phase(states: _States, stats: SolveStats, deadline: float, tighten_all: 
             continue
         relax = build_relaxation(states.weights, states.biases, states.lower, states.upper, states.y_lower,
                                  states.y_upper, depth=l, input_constraint=states.input_constraint)
-        h = _highs_lp(relax)
+        h = highs_lp(relax)
         prev = relax.inputs if l == 0 else relax.outputs[l - 1]
         w, b = states.weights[l], states.biases[l]
         bar = _progress(int(states.open_active(l).sum() + states.open_inactive(l).sum()), f"LPs, layer {l}",

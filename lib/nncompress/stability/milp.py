@@ -25,7 +25,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["ReluMILP", "build_milp", "solve", "SolveStats", "SOLVER_GRACE", "Relaxation", "build_relaxation"]
+__all__ = ["ReluMILP", "build_milp", "solve", "SolveStats", "SOLVER_GRACE", "Relaxation", "build_relaxation",
+           "highs_lp"]
 
 
 @dataclass
@@ -302,3 +303,24 @@ def build_relaxation(
                                 shape=(n_rows, n_cols))
     return Relaxation(A, np.concatenate(r_lo) if r_lo else np.zeros(0), np.concatenate(r_hi) if r_hi else np.zeros(0),
                       np.concatenate(col_lo), np.concatenate(col_hi), np.arange(n0), outputs, chis, z_of, bigs, smalls)
+
+
+def highs_lp(relaxation: Relaxation, cost: np.ndarray | None = None) -> Any:
+    """A HiGHS instance holding the relaxation (one thread, quiet, seeded), with objective ``cost`` (minimised; zero
+    if None, to be set per query)."""
+    import highspy
+
+    lp = highspy.HighsLp()
+    A = relaxation.A
+    lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
+    lp.col_cost_ = np.zeros(A.shape[1]) if cost is None else cost
+    lp.col_lower_, lp.col_upper_ = relaxation.col_lower, relaxation.col_upper
+    lp.row_lower_, lp.row_upper_ = relaxation.row_lower, relaxation.row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = A.indptr, A.indices, A.data
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("random_seed", 0)
+    h.passModel(lp)
+    return h
