@@ -18,10 +18,12 @@ imposed on the inputs), and every node
    the search.
 
 Nodes are explored best bound first (the node whose LP bound is largest: it holds the best chance of a witness and
-must be split anyway for a proof). The neuron to split is the one whose relaxation the LP exploits most: the
-product of its relaxation gap at the LP optimum (:math:`\min(x, \chi)`, zero when :math:`x = \mathrm{relu}(y)`)
-and the dual values of its two big-M rows (how much the objective gains from that gap). When every neuron's
-relaxation is exact at the optimum, the LP point is a true point of the network and its value the node's maximum.
+must be split anyway for a proof). Each queued node keeps its bounds, its simplex basis and one score per neuron, so
+memory grows with the number of queued nodes, which the time limit bounds. The neuron to split is the one whose
+relaxation the LP exploits most: the product of its relaxation gap at the LP optimum (:math:`\min(x, \chi)`, zero
+when :math:`x = \mathrm{relu}(y)`) and the dual values of its two big-M rows (how much the objective gains from
+that gap). When every neuron's relaxation is exact at the optimum, the LP point is a true point of the network and
+its value the node's maximum.
 
 The search ends "proven" when every node is pruned (no input reaches :math:`s\,y \ge -\delta`), "witnessed" at a
 witness, and "open" at the deadline or when a node's exact maximum lies within the margin.
@@ -155,21 +157,29 @@ class _NodeLP:
         return bound, solution, h.getBasis()
 
 
-def _branching_scores(lp: _NodeLP, solution: Any, lo: list[np.ndarray], hi: list[np.ndarray],
-                      fixed: list[np.ndarray]) -> tuple[float, int, int]:
-    """The best (score, layer, position among the root's free neurons) to split (module docstring)."""
+def _branching_scores(lp: _NodeLP, solution: Any) -> list[np.ndarray]:
+    """Per layer, the branching score of each of the root's free neurons at an LP solution (module docstring)."""
     value = np.asarray(solution.col_value)
     dual = np.abs(np.asarray(solution.row_dual))
+    scores = []
+    for k in range(lp.layer):
+        x_cols, chi_cols, _ = lp.cols[k]
+        big, small = lp.rows[k]
+        gap = np.maximum(np.minimum(value[x_cols], value[chi_cols]), 0.0)
+        scores.append(gap * (dual[big] + dual[small] + 1e-9))
+    return scores
+
+
+def _split_choice(lp: _NodeLP, scores: list[np.ndarray], lo: list[np.ndarray], hi: list[np.ndarray],
+                  fixed: list[np.ndarray]) -> tuple[float, int, int]:
+    """The (score, layer, position among the root's free neurons) of the best neuron whose phase is still open."""
     best = (0.0, -1, -1)
     for k in range(lp.layer):
         free = lp.free[k]
         if not len(free):
             continue
-        x_cols, chi_cols, _ = lp.cols[k]
-        big, small = lp.rows[k]
         open_phase = (fixed[k] < 0) & (lo[k][free] < 0) & (hi[k][free] > 0)
-        gap = np.maximum(np.minimum(value[x_cols], value[chi_cols]), 0.0)
-        score = np.where(open_phase, gap * (dual[big] + dual[small] + 1e-9), 0.0)
+        score = np.where(open_phase, scores[k], 0.0)
         j = int(np.argmax(score))
         if score[j] > best[0]:
             best = (float(score[j]), k, j)
@@ -205,7 +215,8 @@ def branch_and_bound(states: Any, layer: int, sign: float, neuron: int, stats: S
     heap: list[tuple[Any, ...]] = []
 
     def push(lo: list[np.ndarray], hi: list[np.ndarray], fixed: list[np.ndarray], basis: Any,
-             parent: tuple[float, Any] | None = None) -> str | None:
+             parent: tuple[float, list[np.ndarray]] | None = None) -> str | None:
+        """Solve a node; prune it, end the search at a witness, or queue it with its bound, basis and scores."""
         t0 = time.perf_counter()
         bound, solution, node_basis = lp.solve(lo, hi, fixed, basis, deadline)
         stats.add(phase, time.perf_counter() - t0, nodes=1)
@@ -214,15 +225,17 @@ def branch_and_bound(states: Any, layer: int, sign: float, neuron: int, stats: S
         if np.isnan(bound):  # no dual solution (or the time limit)
             if parent is None or time.perf_counter() >= deadline:
                 return "open"
-            bound, solution = parent  # the parent's bound holds on its subdomain, and so on this part of it
+            bound, scores = parent  # the parent's bound holds on its subdomain, and so on this part of it
             node_basis = basis
-        if bound < -delta:
+        elif bound < -delta:
             return None  # pruned, in real arithmetic
-        if solution.value_valid:
-            states.observe(np.asarray(solution.col_value)[lp.relax.inputs][None])
-            if not is_open(layer)[neuron]:
-                return "witnessed"
-        heapq.heappush(heap, (-bound, next(counter), lo, hi, fixed, node_basis, solution))
+        else:
+            if solution.value_valid:
+                states.observe(np.asarray(solution.col_value)[lp.relax.inputs][None])
+                if not is_open(layer)[neuron]:
+                    return "witnessed"
+            scores = _branching_scores(lp, solution)
+        heapq.heappush(heap, (-bound, next(counter), lo, hi, fixed, node_basis, scores))
         return None
 
     root_lo = [v.copy() for v in states.y_lower[:layer]]
@@ -232,8 +245,8 @@ def branch_and_bound(states: Any, layer: int, sign: float, neuron: int, stats: S
         if time.perf_counter() >= deadline:
             outcome = "open"
             break
-        neg_bound, _, lo, hi, fixed, basis, solution = heapq.heappop(heap)
-        score, k, j = _branching_scores(lp, solution, lo, hi, fixed)
+        neg_bound, _, lo, hi, fixed, basis, scores = heapq.heappop(heap)
+        score, k, j = _split_choice(lp, scores, lo, hi, fixed)
         if score <= 0.0:
             outcome = "open"  # the LP point is a true point with its value within the margin: undecidable here
             break
@@ -252,7 +265,7 @@ def branch_and_bound(states: Any, layer: int, sign: float, neuron: int, stats: S
                 child_lo[k + 1:], child_hi[k + 1:] = new_lo[k + 1:], new_hi[k + 1:]
                 if any(np.any(child_lo[m] > child_hi[m]) for m in range(k + 1, layer)):
                     continue  # sound bounds that cross: the child's subdomain is empty
-            outcome = push(child_lo, child_hi, child_fixed, basis, (-neg_bound, solution))
+            outcome = push(child_lo, child_hi, child_fixed, basis, (-neg_bound, scores))
             if outcome is not None:
                 break
     if outcome is None:  # every node pruned

@@ -47,7 +47,8 @@ the limit plus about one solver call's set-up (cvxpy's compilation) and
 ``SOLVER_GRACE``: typically well under two seconds. Whatever is still open then
 stays *unknown*: a time-out never makes a neuron stable.
 Data, box corners and gradient starts are processed in blocks of at most ``BLOCK_ELEMENTS`` numbers per
-layer, so the memory of every phase stays linear in the size of the network.
+layer, so the memory of every phase stays linear in the size of the network, except the branch and bound's queue
+of nodes, which grows with the time it is given (:mod:`nncompress.stability.bab`).
 """
 
 from __future__ import annotations
