@@ -419,3 +419,20 @@ def test_settings_key_is_stable_and_round_trips(hidden, l1, epochs, seed) -> Non
     # epoch schedule: non-increasing learning rates
     lrs = [s.lr_at(e) for e in range(0, epochs, max(1, epochs // 7))]
     assert all(a >= b for a, b in zip(lrs, lrs[1:]))
+
+
+def test_one_thread_restores_the_thread_count_even_on_error():
+    import torch
+
+    from nncompress.torch_io import one_thread
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with pytest.raises(RuntimeError, match="inside"):
+            with one_thread():
+                assert torch.get_num_threads() == 1
+                raise RuntimeError("inside")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

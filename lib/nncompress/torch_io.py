@@ -1,4 +1,5 @@
-"""Reading and writing the single-hidden-layer networks of the tanh and ReLU chapters as torch modules.
+"""Reading and writing the single-hidden-layer networks of the tanh and ReLU chapters as torch modules, and the
+one-thread context in which the library trains.
 
 Both chapters' networks are ``nn.Sequential(nn.Linear(n, h), activation, nn.Linear(h, m))`` with biased layers;
 the two functions here are the one place that builds and checks that form (torch is imported only when called).
@@ -6,11 +7,29 @@ the two functions here are the one place that builds and checks that form (torch
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import numpy as np
 
-__all__ = ["two_layer_to_torch", "two_layer_from_torch"]
+__all__ = ["two_layer_to_torch", "two_layer_from_torch", "one_thread"]
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run torch on one CPU thread inside the block, and restore the previous thread count after it.
+
+    Every training loop of the library runs in this context: with one thread the order of floating-point reductions
+    is fixed, so a seed gives the same network on any machine, whatever its number of cores.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def two_layer_to_torch(hidden_weight: np.ndarray, hidden_bias: np.ndarray, out_weight: np.ndarray,

@@ -53,6 +53,7 @@ import numpy as np
 
 from ._validation import as_float_array, check_nonnegative, check_seed, check_size, check_widths
 from .data import DATASETS, Dataset, load_dataset
+from .torch_io import one_thread
 
 __all__ = [
     "CODE_VERSION",
@@ -392,9 +393,7 @@ def train_classifier(
         gamma=gamma,
     )
     init_seed, shuffle_seed = _derived_seeds(settings.seed)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         start = time.perf_counter()
         model = build_classifier(data.n_features, settings.hidden, data.n_classes,
                                  generator=torch.Generator().manual_seed(init_seed))
@@ -425,8 +424,6 @@ def train_classifier(
             losses[epoch], ces[epoch] = total / batches, total_ce / batches
             bar.set_postfix(loss=f"{losses[epoch]:.4f}")
         seconds = time.perf_counter() - start
-    finally:
-        torch.set_num_threads(threads)
     weights = [m.weight.detach().double().numpy().copy() for m in model if isinstance(m, nn.Linear)]
     biases = [m.bias.detach().double().numpy().copy() for m in model if isinstance(m, nn.Linear)]
     return TrainedClassifier(

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import as_float_array, as_rng, check_size, check_tolerance
+from ..torch_io import one_thread
 from .lemma1 import lemma1_tv_bound, recover_parity, recovered_signs
 from .network import LayeredNetwork
 from .parity import check_subset, random_subset
@@ -93,9 +94,7 @@ def train_student(x: Any, y: Any, hidden: Sequence[int], *, epochs: int = 300, l
     target_loss = check_tolerance(target_loss, "target_loss")
     if max_norm is not None:
         max_norm = check_tolerance(max_norm, "max_norm")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         gen = torch.Generator().manual_seed(int(seed))
         widths = (x.shape[1],) + hidden + (y2.shape[1],)
         layers: list[Any] = []
@@ -128,8 +127,6 @@ def train_student(x: Any, y: Any, hidden: Sequence[int], *, epochs: int = 300, l
             if loss_value < target_loss:
                 break
         seconds = time.perf_counter() - start
-    finally:
-        torch.set_num_threads(threads)
     return LayeredNetwork.from_torch(model), {"epochs": run, "steps": steps, "seconds": seconds, "loss": loss_value}
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_size, check_tolerance
+from ..torch_io import one_thread
 from .gadget import piece_lower_bound, sawtooth
 from .network import LayeredNetwork
 from .norms import VARIANCE
@@ -50,9 +51,7 @@ def fit_gadget_student(teeth: int, width: int, *, lr: float = 1e-2, steps: int =
     lr = check_tolerance(lr, "lr")
     if max_norm is not None:
         max_norm = check_tolerance(max_norm, "max_norm")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         gen = torch.Generator().manual_seed(int(seed))
         x = torch.rand(samples, 1, generator=gen, dtype=torch.float64)
         y = torch.as_tensor(sawtooth(x.numpy()[:, 0], teeth)[:, None], dtype=torch.float32)
@@ -91,8 +90,6 @@ def fit_gadget_student(teeth: int, width: int, *, lr: float = 1e-2, steps: int =
                         if norm > max_norm:
                             lin.weight.mul_(max_norm / norm)
         seconds = time.perf_counter() - start
-    finally:
-        torch.set_num_threads(threads)
     return LayeredNetwork.from_torch(model), {"steps": steps, "curve_steps": np.array(curve_steps),
                                              "curve_mse": np.array(curve), "mse": curve[-1],
                                              "best_mse": float(min(curve)), "seconds": seconds}
