@@ -525,8 +525,8 @@ def _isa_single_run_and_focus(states: _States, stats: SolveStats, deadline: floa
     """ISA as one SCIP run (:func:`~nncompress.stability.isa.isa_single_run`), then, for each state a solution showed
     but float64 did not confirm, one focused MILP "maximise ``sign * y``" (HiGHS) whose optimum is a witness unless
     the extreme lies within the margin of 0 (then the neuron stays unknown). With ``stop_at_open >= 0`` the run
-    is skipped when no more states are open, and stopped as soon as no more are (it then proves nothing: what it
-    witnessed stays, the rest is left to the branch and bound)."""
+    is skipped when at most that many states are open, and stopped as soon as at most that many are (it then
+    proves nothing: what it witnessed stays, the rest is left to the branch and bound)."""
     if stop_at_open >= 0 and states.n_open() <= stop_at_open:
         return
     pending = isa_single_run(states, stats, deadline, stop_at_open=stop_at_open)
