@@ -138,9 +138,9 @@ def _solve_by_deadline(problem: Any, opts: dict[str, Any], deadline: float) -> b
     deadline; a run still going at the deadline is abandoned (it stops at HiGHS's next check of its own limit,
     in the background) and its result never read. Returns False when the run was abandoned.
     """
-    import cvxpy as cp
-
     import threading
+
+    import cvxpy as cp
 
     data, chain, inverse_data = problem.get_problem_data(cp.HIGHS)
     outcome: dict[str, Any] = {}
@@ -229,9 +229,9 @@ def build_relaxation(
     """The LP relaxation of hidden layers ``0..depth-1`` (rows: :math:`x - \\chi - W h = b`, :math:`x - M z \\le 0`,
     :math:`\\chi + \\mu z \\le \\mu`; :math:`x - W h = b` for stably active neurons), from sound finite bounds.
 
-    ``chi``, ``big_rows`` and ``small_rows`` hold, per layer, the columns of :math:`\\chi` and the two big-M rows of
-    the neurons of unknown phase, in their order (the branch and bound, :mod:`nncompress.stability.bab`, changes
-    their coefficients).
+    ``chi``, ``z``, ``big_rows`` and ``small_rows`` hold, per layer, the columns of :math:`\\chi` and :math:`z` and
+    the two big-M rows of the neurons of unknown phase, in their order (the branch and bound,
+    :mod:`nncompress.stability.bab`, changes their coefficients).
     """
     import scipy.sparse
 
