@@ -70,6 +70,16 @@ def exact_extremes(weights, biases, lower, upper):
     return mins, maxs
 
 
+def assert_matches_exact(report, mins, maxs, margin=1e-6):
+    """The report names exactly the neurons whose exact extremes are beyond ``margin`` on one side of 0; a neuron
+    with an extreme within the margin may stay unknown, and only such a neuron may."""
+    for l in range(len(mins)):
+        band = (np.abs(maxs[l]) <= margin) | (np.abs(mins[l]) <= margin)
+        assert set(report.stably_inactive[l]) - set(np.flatnonzero(band)) == set(np.flatnonzero((maxs[l] < 0) & ~band))
+        assert set(report.stably_active[l]) - set(np.flatnonzero(band)) == set(np.flatnonzero((mins[l] > 0) & ~band))
+        assert set(report.unknown[l]) <= set(np.flatnonzero(band))
+
+
 @settings(max_examples=12)
 @given(seeds, st.sampled_from([[2, 5, 4, 1], [2, 4, 4, 3, 2], [3, 6, 5, 1]]))
 def test_all_methods_agree_with_exact_enumeration(seed, sizes):
@@ -81,13 +91,7 @@ def test_all_methods_agree_with_exact_enumeration(seed, sizes):
     X = rng.uniform(lower, upper, size=(30, n0))
     for method in ("pipeline", "isa", "baseline"):
         report = find_stable_neurons(weights, biases, lower, upper, X=X, method=method)
-        for l in range(len(sizes) - 2):
-            band = (np.abs(maxs[l]) <= 1e-6) | (np.abs(mins[l]) <= 1e-6)  # margin cases may stay unknown
-            assert (set(report.stably_inactive[l]) - set(np.flatnonzero(band))
-                    == set(np.flatnonzero((maxs[l] < 0) & ~band)))
-            assert (set(report.stably_active[l]) - set(np.flatnonzero(band))
-                    == set(np.flatnonzero((mins[l] > 0) & ~band)))
-            assert set(report.unknown[l]) <= set(np.flatnonzero(band))
+        assert_matches_exact(report, mins, maxs)
         if report.complete:
             assert sum(len(u) for u in report.unknown) == 0
 
@@ -472,11 +476,7 @@ def test_branch_and_bound_agrees_with_exact_enumeration(seed, sizes, scale):
         report = find_stable_neurons(weights, biases, lower, upper, margin=margin)
     finally:
         engine._gradient_phase, engine._lp_phase, engine.BAB_STATES = saved
-    for l in range(len(sizes) - 2):
-        band = (np.abs(maxs[l]) <= margin) | (np.abs(mins[l]) <= margin)  # may stay unknown
-        assert set(report.stably_inactive[l]) - set(np.flatnonzero(band)) == set(np.flatnonzero((maxs[l] < 0) & ~band))
-        assert set(report.stably_active[l]) - set(np.flatnonzero(band)) == set(np.flatnonzero((mins[l] > 0) & ~band))
-        assert set(report.unknown[l]) <= set(np.flatnonzero(band))
+    assert_matches_exact(report, mins, maxs, margin)
 
 
 @pytest.mark.parametrize("sizes, shift, seed", [([2, 6, 6, 1], 0.5, 2), ([2, 8, 8, 1], 0.0, 11)])
@@ -492,11 +492,7 @@ def test_isa_run_stopped_early_hands_the_last_states_to_branch_and_bound(monkeyp
     mins, maxs = exact_extremes(weights, biases, lower, upper)
     report = find_stable_neurons(weights, biases, lower, upper)
     assert report.stats.solves["milp"] == 1 and report.stats.solves["bab"] >= 1  # both ran (these networks)
-    for l in range(2):
-        band = (np.abs(maxs[l]) <= 1e-6) | (np.abs(mins[l]) <= 1e-6)
-        assert set(report.stably_inactive[l]) - set(np.flatnonzero(band)) == set(np.flatnonzero((maxs[l] < 0) & ~band))
-        assert set(report.stably_active[l]) - set(np.flatnonzero(band)) == set(np.flatnonzero((mins[l] > 0) & ~band))
-        assert set(report.unknown[l]) <= set(np.flatnonzero(band))
+    assert_matches_exact(report, mins, maxs)
 
 
 def test_data_forward_pass_on_a_torch_device_matches_numpy():

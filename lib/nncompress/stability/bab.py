@@ -61,7 +61,7 @@ class _NodeLP:
     """
 
     def __init__(self, states: Any, layer: int, sign: float, neuron: int) -> None:
-        self.states, self.layer = states, layer
+        self.layer = layer
         lo, hi = states.y_lower[:layer], states.y_upper[:layer]
         relax = build_relaxation(states.weights, states.biases, states.lower, states.upper, lo, hi, depth=layer,
                                  input_constraint=states.input_constraint)

@@ -113,13 +113,13 @@ class _Run:
     """The state of one ISA run: the p variables of the open states, what is settled, what is pending."""
 
     def __init__(self, model: Any, states: Any, x0: list[Any], groups: list[tuple[int, float, np.ndarray, list[Any]]],
-                 deadline: float) -> None:
+                 deadline: float, stop_at_open: int = -1) -> None:
         self.model, self.states, self.x0, self.groups, self.deadline = model, states, x0, groups, deadline
         self.fixed = [np.zeros(len(idx), bool) for _, _, idx, _ in groups]  # p fixed to 0 in the model
         self.pending = [np.zeros(len(idx), bool) for _, _, idx, _ in groups]  # shown, not confirmed in float64
         self.observed_points = 0
         self.climbs = 0
-        self.stop_at_open = -1
+        self.stop_at_open = stop_at_open  # interrupt the run once at most this many states are open
 
     def _open(self, g: int) -> np.ndarray:
         l, sign, idx, _ = self.groups[g]
@@ -297,8 +297,7 @@ def isa_single_run(states: Any, stats: SolveStats, deadline: float, phase: str =
             groups.append((l, sign, idx, ps))
     model.setObjective(pyscipopt.quicksum(objective), "maximize")
     model.setObjlimit(0.5)  # optimum 0 <=> no solution reaches 1 (the objective is integral)
-    run = _Run(model, states, x0, groups, deadline)
-    run.stop_at_open = stop_at_open
+    run = _Run(model, states, x0, groups, deadline, stop_at_open)
     run.ys = ys
     handler = _handler_class()(run)
     model.includeConshdlr(handler, "isa", "observed states of ISA (Algorithm 1)", sepapriority=1,
@@ -321,4 +320,3 @@ def isa_single_run(states: Any, stats: SolveStats, deadline: float, phase: str =
     model.freeProb()
     return [(l, sign, int(idx[k])) for g, (l, sign, idx, _) in enumerate(groups)
             for k in np.flatnonzero(run.pending[g] & run._open(g))]
-
