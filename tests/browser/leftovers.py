@@ -48,9 +48,6 @@ ALLOWED: dict[str, set[str]] = {
     "notebooks/05_phase_transitions": {
         "NaN", "nan",  # an invalid learning-coefficient estimate glued into prose: glue a sentence saying it is invalid
     },
-    "book/api": {
-        "module docstring",  # 20 docstrings point at module docstrings that no page renders: link the proofs page
-    },
 }
 
 

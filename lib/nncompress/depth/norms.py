@@ -145,7 +145,7 @@ def tent_wave(y: Any) -> np.ndarray:
 
 def sawtooth_norm_bounds(teeth: int, eps: float) -> dict[str, float]:
     r"""Bounds on the smallest :math:`\Lambda'` of a depth-2 network with mean squared error at most ``eps``
-    against :math:`T_K` (K = ``teeth``) under the uniform input (see the module docstring for the proofs).
+    against :math:`T_K` (K = ``teeth``) under the uniform input (proofs: :ref:`proof-norm-bound`).
 
     Returns ``relu_lower``, ``relu_upper`` (ReLU hidden layer, linear output), ``any_lower``, ``any_upper``
     (any 1-Lipschitz activations; the upper bound is the exact network, error 0). The lower bounds are 0 once

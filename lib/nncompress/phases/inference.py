@@ -43,8 +43,9 @@ def test_points(low: float = -1.0, high: float = 1.0) -> np.ndarray:
 
 def invariant_draws(theta: Any, model: ReluRegression, x_test: Any | None = None, chunk: int = 2000
                     ) -> dict[str, np.ndarray]:
-    """The label-invariant quantities of the module docstring for parameter vectors (P, D): a dict of arrays
-    ``r_sorted`` (P, d), ``f_test`` (P, T) and ``mse`` (P,)."""
+    r"""Quantities that do not change when the nodes are permuted, for parameter vectors (P, D): a dict of arrays
+    ``r_sorted`` (P, d), the effective gradients :math:`r_i = \| |q_i| w_i \|` in increasing order; ``f_test``
+    (P, T), the function at the test inputs; and ``mse`` (P,), the training mean squared error."""
     if not isinstance(model, ReluRegression):
         raise TypeError(f"model must be a ReluRegression, got {type(model).__name__}")
     theta = as_float_array(theta, "theta", ndim=2)

@@ -141,7 +141,10 @@ def _truth_keys(truth: ReluNetwork) -> tuple[np.ndarray, np.ndarray]:
 def label_phases(theta: Any, width: int, kink_tol: float = 0.25, key_tol: float = 0.1, margin: float = 0.05,
                  truth: ReluNetwork | None = None, match_tol: float = 0.3, low: float = -1.0, high: float = 1.0,
                  n_in: int = 2) -> PhaseLabels:
-    """Label every sample by its canonical form on the box (steps 1-4 of the module docstring).
+    """Label every sample by its canonical form on the box: nodes rescaled to unit incoming norm; nodes whose
+    boundary misses the box by more than ``margin`` moved to the affine part; nodes whose unit keys lie within
+    ``key_tol`` grouped on one hyperplane, their kinks added; a hyperplane is effective when its total kink exceeds
+    ``kink_tol``.
 
     Parameters
     ----------

@@ -108,7 +108,7 @@ def compression_traces(h: int, r: int, canonical: bool = True) -> Iterator[Trace
     h, r : int
         Units and length, ``0 <= r <= h``.
     canonical : bool, default True
-        Only canonical traces (module docstring): one per distinct subspace. With ``False``, every trace:
+        Only canonical traces (:ref:`proof-canonical-traces`): one per distinct subspace. With ``False``, every trace:
         every subset, every set partition, every removed set and every :math:`\\sigma \\in \\{\\pm 1\\}^h`.
 
     Yields
@@ -358,7 +358,8 @@ class Subspace:
         return self.project(as_rng(rng).normal(size=self.ambient_dim))
 
     def is_subset_of(self, other: "Subspace") -> bool:
-        """Exact, combinatorial test of :math:`S(t) \\subseteq S(t')` (module docstring: t' relaxes t)."""
+        """Exact, combinatorial test of :math:`S(t) \\subseteq S(t')`: it holds iff t' relaxes t
+        (:ref:`proof-components`)."""
         if not isinstance(other, Subspace):
             raise TypeError(f"other must be a Subspace, got {type(other).__name__}")
         if (self.h, self.n_in, self.n_out) != (other.h, other.n_in, other.n_out):
@@ -393,7 +394,7 @@ def bounded_rank_subspaces(
     maximal : bool, default False
         ``False``: one subspace per canonical trace of length at most r (every way to reach rank <= r).
         ``True``: only the subspaces contained in no other, the irreducible components of :math:`\mathfrak B_r`;
-        by the Proposition in the module docstring they are the canonical traces of length exactly r.
+        they are the canonical traces of length exactly r (:ref:`proof-components`).
 
     Returns
     -------

@@ -92,7 +92,7 @@ OFF, CROSSING, ON = 0, 1, 2
 
 @dataclass(frozen=True)
 class NodeDecomposition:
-    r"""What each node of a network contributes to the canonical form (see the module docstring).
+    r"""What each node of a network contributes to the canonical form (:ref:`proof-canonical-form`).
 
     Attributes
     ----------
@@ -113,7 +113,7 @@ class NodeDecomposition:
     linear, constant
         The affine part :math:`a` and :math:`C`, each summed with correct rounding (``math.fsum``).
     atol, rtol : float
-        The tolerances (module docstring).
+        The tolerances (:ref:`the tolerance rule <tolerances>`).
     kink_scale : ndarray, shape (n_groups,)
         :math:`\sum_{i \in G_j} |\kappa_i|`, the magnitude the kink :math:`k_j` is compared with.
     linear_scale : ndarray, shape (n,)
@@ -165,7 +165,7 @@ def decompose(
     """The canonical decomposition of the nodes ``(w, b, q)`` and output bias ``c`` (arrays already validated).
 
     ``affine`` / ``off`` (boolean masks) mark nodes known to be affine / zero on the domain (used on a box).
-    ``atol`` and ``rtol`` are the tolerances of the module docstring (keys are grouped within
+    ``atol`` and ``rtol`` are the tolerances of :ref:`the tolerance rule <tolerances>` (keys are grouped within
     :math:`\\max(\\text{atol}, \\text{rtol}\\,\\|u_i\\|_\\infty)`); ``c_scale`` is the magnitude of the output bias's
     terms (:math:`|c_1| + |c_2|` for a difference network; default :math:`|c|`).
     """
@@ -260,7 +260,7 @@ class CanonicalForm:
 
 
 def _affine_is_zero(form: CanonicalForm | NodeDecomposition) -> bool:
-    """Whether the linear part and the constant are zero within the tolerances (module docstring)."""
+    """Whether the linear part and the constant are zero (:ref:`the tolerance rule <tolerances>`)."""
     linear_ok = within_tolerance(form.linear, _or_zeros(form.linear_scale, form.linear), form.atol, form.rtol)
     return bool(np.all(linear_ok) and within_tolerance(form.constant, form.constant_scale, form.atol, form.rtol))
 
@@ -299,7 +299,7 @@ def difference_decomposition(net1: ReluNetwork, net2: ReluNetwork, atol: float, 
 
 
 def canonical_form(net: ReluNetwork, atol: float = 0.0, rtol: float = DEFAULT_RTOL) -> CanonicalForm:
-    """The canonical form of ``net`` (see the module docstring); :math:`O(h \\log h)`.
+    """The canonical form of ``net`` (:ref:`proof-canonical-form`); :math:`O(h \\log h)`.
 
     Parameters
     ----------
@@ -382,7 +382,7 @@ def box_regions(net: ReluNetwork, lower: Any, upper: Any, atol: float = 0.0, rto
     :math:`z_i = w_i \cdot x + b_i` over the box, with the threshold
     :math:`t_i = \max(\text{atol}\,\|w_i\|_2, \text{rtol}\,m_i)`, :math:`m_i = |w_i| \cdot \max(|\text{lower}|,
     |\text{upper}|) + |b_i|` the magnitude of the terms of :math:`z_i` (so atol is a distance and rtol is relative,
-    as in the module docstring):
+    as in :ref:`the tolerance rule <tolerances>`):
 
     * ``OFF`` (0): :math:`\max z_i \le t_i`: the node is zero on the box (up to a sliver of that depth);
     * ``ON`` (2): :math:`\min z_i \ge -t_i`: the node is affine on the box;
@@ -436,9 +436,9 @@ def equivalent_on_box(
     inactive) there, which creates symmetries that do not exist on :math:`\mathbb{R}^n`. We classify each node of the
     difference network :math:`f_1 - f_2` by :func:`box_regions` (the stability engine's interval bounds), replace
     ON nodes by their affine functions and drop OFF nodes; the CROSSING nodes are grouped by hyperplane as on
-    :math:`\mathbb{R}^n`. By the uniqueness lemma (module docstring) applied to the box's interior, which every
-    crossing hyperplane meets, the two functions agree on the box iff no crossing hyperplane keeps a kink and the
-    total affine part vanishes.
+    :math:`\mathbb{R}^n`. By the uniqueness lemma (:ref:`proof-canonical-form`) applied to the box's interior,
+    which every crossing hyperplane meets, the two functions agree on the box iff no crossing hyperplane keeps a
+    kink and the total affine part vanishes.
 
     Parameters
     ----------

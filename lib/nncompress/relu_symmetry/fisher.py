@@ -102,7 +102,7 @@ def fisher_rank(net: ReluNetwork, x: Any, rtol: float = 1e-10) -> int:
 
 def predicted_fisher_rank(net: ReluNetwork, lower: Any = -1.0, upper: Any = 1.0, atol: float = 0.0,
                           rtol: float = DEFAULT_RTOL) -> int:
-    """The rank of the Fisher information for X uniform on the box, from the proposition in the module docstring.
+    """The rank of the Fisher information for X uniform on the box, from the proposition of :ref:`proof-fisher-rank`.
 
     Parameters
     ----------

@@ -182,7 +182,7 @@ def relu_rank(net: ReluNetwork, atol: float = 0.0, method: str = "auto", max_enu
     r"""The fewest hidden nodes of a two-layer ReLU network computing ``net``'s function on :math:`\mathbb{R}^n`.
 
     ``J + E``: the number of kinked hyperplanes of the canonical form plus the 0, 1 or 2 nodes needed to absorb its
-    linear part (the theorem in this module's docstring, with proof).
+    linear part (the theorem of :ref:`proof-relu-rank`, with proof).
 
     Parameters
     ----------

@@ -7,12 +7,12 @@ feeds. Here a node is a set of neurons whose phase is fixed (the *splits*; :math
 imposed on the inputs), and every node
 
 1. recomputes the pre-activation bounds of the layers after its newest split by back-substitution
-   (:func:`~nncompress.stability.bounds.backsubstitution_bounds`, exact for the split neurons, valid on the node's
+   (:func:`~nncompress.stability.backsubstitution_bounds`, exact for the split neurons, valid on the node's
    subdomain), so the big-M constants shrink as the splits accumulate, in the manner of the bound-propagation
    verifiers (CROWN, alpha-beta-CROWN) but with LP bounds;
-2. solves the LP relaxation (:func:`~nncompress.stability.milp.build_relaxation`, HiGHS) of "maximise
+2. solves the LP relaxation (``build_relaxation`` in :mod:`nncompress.stability.milp`, HiGHS) of "maximise
    :math:`s\,y_i^l`" and bounds it safely from the dual solution
-   (:func:`~nncompress.stability.bounds.safe_lp_lower_bound`): a node whose bound is below :math:`-\delta` is
+   (``safe_lp_lower_bound`` in :mod:`nncompress.stability.bounds`): a node whose bound is below :math:`-\delta` is
    pruned, in real arithmetic;
 3. pushes the LP's optimal input through the network in float64: :math:`s\,y_i^l > \delta` is a witness and ends
    the search.
@@ -158,7 +158,8 @@ class _NodeLP:
 
 
 def _branching_scores(lp: _NodeLP, solution: Any) -> list[np.ndarray]:
-    """Per layer, the branching score of each of the root's free neurons at an LP solution (module docstring)."""
+    """Per layer, the branching score of each of the root's free neurons at an LP solution (as the top of this
+    module defines it)."""
     value = np.asarray(solution.col_value)
     dual = np.abs(np.asarray(solution.row_dual))
     scores = []
@@ -188,7 +189,7 @@ def _split_choice(lp: _NodeLP, scores: list[np.ndarray], lo: list[np.ndarray], h
 
 def branch_and_bound(states: Any, layer: int, sign: float, neuron: int, stats: SolveStats, deadline: float,
                      phase: str = "bab") -> str:
-    """Settle one open state by branch and bound on ReLU phases (module docstring).
+    """Settle one open state by branch and bound on ReLU phases (:mod:`nncompress.stability.bab`).
 
     Parameters
     ----------

@@ -21,7 +21,7 @@ Methods (all return the same sets when they finish; the tests check it):
     :mod:`nncompress.stability.isa`. The report's ``stats`` show one MILP solve.
 ``"pipeline"`` (default)
     The fastest sound pipeline we found: data -> interval and back-substitution bounds
-    (:func:`~nncompress.stability.bounds.backsubstitution_bounds`; exact in the first layer, whose maximising box
+    (:func:`~nncompress.stability.backsubstitution_bounds`; exact in the first layer, whose maximising box
     corners are also witnesses) -> one LP relaxation per state still open (a proof when its bound says so, and its
     optimal input pushed forward as a witness for every neuron; the bound made rigorous from the LP's dual solution)
     -> a batched projected-gradient search for witnesses, from the closest input seen so far and from random
@@ -297,7 +297,7 @@ class _States:
     def propagate_bounds(self, start: int = 0) -> None:
         """Bounds for layers >= start from the input box and the bounds already known: interval arithmetic, and
         (``symbolic``) back-substitution of linear relaxations
-        (:func:`~nncompress.stability.bounds.backsubstitution_bounds`), whichever is tighter per neuron."""
+        (:func:`~nncompress.stability.backsubstitution_bounds`), whichever is tighter per neuron."""
         if self.symbolic:
             lows, highs = backsubstitution_bounds(self.weights, self.biases, self.lower, self.upper, self.y_lower,
                                                   self.y_upper, start=start)
@@ -362,7 +362,7 @@ def _lp_phase(states: _States, stats: SolveStats, deadline: float, tighten_all: 
     """One LP relaxation per open state, layer by layer: a proof if its bound allows, a witness from its optimum.
 
     The relaxation is solved by HiGHS; the bound it proves is Neumaier and Shcherbina's safe bound from the LP's
-    dual solution (:func:`~nncompress.stability.bounds.safe_lp_lower_bound`), valid in real arithmetic whatever
+    dual solution (``safe_lp_lower_bound`` in :mod:`nncompress.stability.bounds`), valid in real arithmetic whatever
     the solver's tolerances, so a neuron is called stable only when that bound says so. After each layer the
     bounds of the layers after it are recomputed from the tightened ones.
 
@@ -667,9 +667,9 @@ def find_stable_neurons(
         Data in the box for preprocessing (Section 5.3): its forward pass settles states before any solve.
         Validated for every method (shape, finite, inside the box) but not used by ``method="baseline"``.
     method : {"pipeline", "isa", "baseline"}
-        See the module docstring.
+        See :mod:`nncompress.stability.engine`.
     time_limit : float, optional
-        Seconds for the whole call, held by every phase (see the module docstring): the call returns within
+        Seconds for the whole call, held by every phase (:mod:`nncompress.stability.engine`): the call returns within
         about the limit plus one solver call's set-up, with the states still open making their neurons
         ``unknown`` (``complete=False``, ``timed_out=True``); a time-out never makes a neuron stable.
         ``0`` calls no solver: only the interval bounds, the first layer's box corners and the first block of

@@ -56,8 +56,8 @@ from .milp import SolveStats
 
 __all__ = ["isa_single_run", "SCIP_SETTINGS"]
 
-#: SCIP parameters of the ISA run beyond the numerics, chosen by measurement (module docstring); SCIP's primal
-#: heuristics are switched off as well.
+#: SCIP parameters of the ISA run beyond the numerics, chosen by measurement (see the top of this module); SCIP's
+#: primal heuristics are switched off as well.
 SCIP_SETTINGS: dict[str, Any] = {
     "separating/aggregation/freq": -1,  # CMIR on the dense big-M rows: most of the time, little gain
     "separating/gomory/freq": -1,
@@ -244,7 +244,8 @@ def _handler_class() -> Any:
 
 def isa_single_run(states: Any, stats: SolveStats, deadline: float, phase: str = "milp",
                    stop_at_open: int = -1) -> list[tuple[int, float, int]]:
-    """Algorithm 1 on the open states of ``states``: one SCIP run (module docstring), then the pending states.
+    """Algorithm 1 on the open states of ``states``: one SCIP run (as the top of this module describes), then the
+    pending states.
 
     Parameters
     ----------

@@ -61,7 +61,7 @@ class LeoResult:
 def _dependent_active(w: np.ndarray, b: np.ndarray, active: np.ndarray, rtol: float) -> tuple[np.ndarray, np.ndarray,
                                                                                                np.ndarray]:
     """Split the stably active neurons into a basis and dependent ones, with coefficients (dependent x basis) that
-    reproduce the dependent weight rows from the basis rows (module docstring, step 2)."""
+    reproduce the dependent weight rows from the basis rows (:mod:`nncompress.stability.leo`, step 2)."""
     if len(active) == 0:
         return active, np.array([], dtype=int), np.zeros((0, 0))
     rows = w[active]
@@ -83,7 +83,7 @@ def leo_compress(
     weights: Sequence[Any], biases: Sequence[Any], report: StabilityReport, rtol: float = 1e-10,
     fold_layers: bool = True, *, lower: Any = None, upper: Any = None,
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """LEO++ (module docstring): the compressed network as lists ``(weights, biases)``.
+    """LEO++ (:mod:`nncompress.stability.leo`): the compressed network as lists ``(weights, biases)``.
 
     See :func:`compress_with_report` for the arguments, the checks on ``report`` and the counts of what was
     removed.
@@ -127,7 +127,7 @@ def compress_with_report(
     weights: Sequence[Any], biases: Sequence[Any], report: StabilityReport, rtol: float = 1e-10,
     fold_layers: bool = True, *, lower: Any = None, upper: Any = None,
 ) -> LeoResult:
-    """LEO++ with per-layer counts of removed neurons and connections (module docstring).
+    """LEO++ with per-layer counts of removed neurons and connections (:mod:`nncompress.stability.leo`).
 
     Parameters
     ----------
@@ -137,7 +137,7 @@ def compress_with_report(
     report : StabilityReport
         From :func:`~nncompress.stability.find_stable_neurons` on exactly this network.
     rtol : float, default 1e-10
-        Relative tolerance for folding a stably active neuron into others (module docstring, step 2).
+        Relative tolerance for folding a stably active neuron into others (:mod:`nncompress.stability.leo`, step 2).
     fold_layers : bool, default True
         Fold layers whose neurons are all stably active (step 3).
     lower, upper : array_like (n_0,) or scalars, optional

@@ -196,7 +196,7 @@ def proximate_compress(
         :math:`2\varepsilon` (sorted sweep, coordinate by coordinate) and moves each group to its midpoint;
         Stage 3 cancels every group whose outgoing weights can be cancelled within the ball.
         :math:`O(h \log h)` plus a loop over units. ``"exact"``: the true eps-proximate rank by minimising over
-        all compression traces (module docstring); cost :math:`O(3^h)`.
+        all compression traces (:ref:`proof-split`); cost :math:`O(3^h)`.
     max_exact_width : int, default 14
         Refuse ``method="exact"`` above this width (the cost doubles-and-a-half per unit).
 
