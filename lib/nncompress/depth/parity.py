@@ -145,6 +145,16 @@ def parity_network(n: int, subset: Iterable[int] | None = None) -> LayeredNetwor
     LayeredNetwork
         Depth 3 (two hidden ReLU layers, linear output), ``net(x)`` of shape (N,) for x of shape (N, n); the
         weights are multiples of 1/2, so the output on the hypercube is exactly :math:`\pm 1`.
+
+    Examples
+    --------
+    The network computes the parity of its inputs on the whole hypercube:
+
+    >>> import numpy as np
+    >>> from nncompress.depth import hypercube, parity, parity_network
+    >>> X = hypercube(3)
+    >>> bool(np.array_equal(parity_network(3)(X).ravel(), parity(X)))
+    True
     """
     n = check_size(n, "n", minimum=1)
     s = check_subset(subset, n)

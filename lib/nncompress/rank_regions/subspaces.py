@@ -399,6 +399,16 @@ def bounded_rank_subspaces(
     Returns
     -------
     list of Subspace
+
+    Examples
+    --------
+    The irreducible components of the rank-1 region of width-2 networks (Theorem 5.1), in the 7-dimensional parameter
+    space :math:`\mathcal{W}_2`:
+
+    >>> from nncompress.rank_regions import bounded_rank_subspaces
+    >>> components = bounded_rank_subspaces(2, 1, maximal=True)
+    >>> len(components), sorted(s.dim for s in components), components[0].ambient_dim
+    (6, [5, 5, 6, 6, 6, 6], 7)
     """
     h, r = _check_h_r(h, r)
     n_in, n_out = check_size(n_in, "n_in", minimum=1), check_size(n_out, "n_out", minimum=1)

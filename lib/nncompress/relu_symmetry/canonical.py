@@ -352,6 +352,16 @@ def equivalent(net1: ReluNetwork, net2: ReluNetwork, atol: float = 0.0, rtol: fl
         If an argument is not a ReluNetwork or a tolerance is not a number.
     ValueError
         If the input dimensions differ or a tolerance is negative or not finite.
+
+    Examples
+    --------
+    A permuted and rescaled copy computes the same function:
+
+    >>> from nncompress.relu_symmetry import ReluNetwork, equivalent
+    >>> f = ReluNetwork(w=[[1.0, 0.0], [0.0, 1.0]], b=[0.0, 0.5], q=[1.0, -2.0], c=0.0)
+    >>> g = ReluNetwork(w=[[0.0, 2.0], [3.0, 0.0]], b=[1.0, 0.0], q=[-1.0, 1 / 3], c=0.0)
+    >>> equivalent(f, g)
+    True
     """
     _check_pair(net1, net2)
     atol, rtol = check_tolerances(atol, rtol)

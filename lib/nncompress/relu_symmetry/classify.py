@@ -198,6 +198,20 @@ def classify(model: ReluNetwork, truth: ReluNetwork, atol: float = 0.0, rtol: fl
     ------
     TypeError, ValueError
         As :func:`~nncompress.relu_symmetry.equivalent`.
+
+    Examples
+    --------
+    The symmetries that map one network to another:
+
+    >>> from nncompress.relu_symmetry import ReluNetwork, classify
+    >>> f = ReluNetwork(w=[[1.0, 0.0], [0.0, 1.0]], b=[0.0, 0.5], q=[1.0, -2.0], c=0.0)
+    >>> g = ReluNetwork(w=[[0.0, 2.0], [3.0, 0.0]], b=[1.0, 0.0], q=[-1.0, 1 / 3], c=0.0)
+    >>> print(classify(g, f))
+    model (2 nodes) and truth (2 nodes) are EQUIVALENT on R^n (atol = 0, rtol = 1e-12)
+      symmetries: permutation, scaling
+        model node 0 -> truth node 1: scale 2
+        model node 1 -> truth node 0: scale 3
+      output bias shift c_truth - c_model = 0
     """
     _check_pair(model, truth, ("model", "truth"))
     atol, rtol = check_tolerances(atol, rtol)

@@ -199,6 +199,14 @@ def relu_rank(net: ReluNetwork, atol: float = 0.0, method: str = "auto", max_enu
     Returns
     -------
     int
+
+    Examples
+    --------
+    Two nodes on the same activation boundary with the same orientation are one node:
+
+    >>> from nncompress.relu_symmetry import ReluNetwork, relu_rank
+    >>> relu_rank(ReluNetwork(w=[[1.0, 0.0], [2.0, 0.0]], b=[0.0, 0.0], q=[1.0, 1.0], c=0.0))
+    1
     """
     _check_net(net, "net")
     form = canonical_form(net, *check_tolerances(atol, rtol))

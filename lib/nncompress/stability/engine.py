@@ -694,6 +694,18 @@ def find_stable_neurons(
     -------
     StabilityReport
         With the ``fingerprint`` of the network and box it holds for.
+
+    Examples
+    --------
+    On the box :math:`[0, 1]^2` the first neuron below is never active, the second always, the third is unstable:
+
+    >>> import numpy as np
+    >>> from nncompress.stability import find_stable_neurons
+    >>> W = [np.array([[-1.0, -1.0], [1.0, 1.0], [1.0, -1.0]]), np.array([[1.0, 2.0, 3.0]])]
+    >>> b = [np.array([-0.5, 0.5, 0.0]), np.array([0.0])]
+    >>> report = find_stable_neurons(W, b, lower=0.0, upper=1.0)
+    >>> report.complete, report.stably_inactive[0].tolist(), report.stably_active[0].tolist()
+    (True, [0], [1])
     """
     start = time.perf_counter()
     if biases is None:

@@ -87,6 +87,22 @@ def leo_compress(
 
     See :func:`compress_with_report` for the arguments, the checks on ``report`` and the counts of what was
     removed.
+
+    Examples
+    --------
+    The network of :func:`~nncompress.stability.find_stable_neurons`' example loses its stably inactive neuron; the
+    stably active one stays (no other active neuron can absorb it), and the function is unchanged on the box:
+
+    >>> import numpy as np
+    >>> from nncompress.stability import find_stable_neurons, forward, leo_compress
+    >>> W = [np.array([[-1.0, -1.0], [1.0, 1.0], [1.0, -1.0]]), np.array([[1.0, 2.0, 3.0]])]
+    >>> b = [np.array([-0.5, 0.5, 0.0]), np.array([0.0])]
+    >>> W2, b2 = leo_compress(W, b, find_stable_neurons(W, b, lower=0.0, upper=1.0))
+    >>> [w.shape for w in W2]
+    [(2, 2), (1, 2)]
+    >>> x = np.random.default_rng(0).uniform(size=(100, 2))
+    >>> bool(np.allclose(forward(W2, b2, x), forward(W, b, x)))
+    True
     """
     result = compress_with_report(weights, biases, report, rtol, fold_layers, lower=lower, upper=upper)
     return result.weights, result.biases

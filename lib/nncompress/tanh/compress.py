@@ -159,6 +159,21 @@ def compress(net: TanhNetwork, atol: float = 0.0) -> TanhNetwork:
     TanhNetwork
         Width ``rank(net, atol)``, same n and m. Units are ordered by their group's lowest unit index, with
         incoming weights sign-normalised (first component above atol positive).
+
+    Examples
+    --------
+    Two units whose incoming weights and biases differ only in sign merge into one (Algorithm 4.1), and the
+    compressed network computes the same function:
+
+    >>> import numpy as np
+    >>> from nncompress.tanh import TanhNetwork, compress, rank
+    >>> net = TanhNetwork(a=[[1.0], [2.0], [0.5]], b=[[1.0], [-1.0], [3.0]], c=[0.5, -0.5, 0.0], d=[0.1])
+    >>> small = compress(net)
+    >>> small.width, rank(net)
+    (2, 2)
+    >>> x = np.linspace(-2, 2, 5)[:, None]
+    >>> bool(np.allclose(small(x), net(x)))
+    True
     """
     trace, alpha = _trace_and_alpha(net, atol)
     out = np.ones(trace.n_groups, dtype=bool)
@@ -184,6 +199,14 @@ def rank(net: TanhNetwork, atol: float = 0.0) -> int:
     Returns
     -------
     int
+
+    Examples
+    --------
+    A unit with a zero outgoing weight does not count (Algorithm 4.2):
+
+    >>> from nncompress.tanh import TanhNetwork, rank
+    >>> rank(TanhNetwork(a=[[1.0], [0.0]], b=[[1.0], [2.0]], c=[0.0, 1.0], d=[0.0]))
+    1
     """
     return compression_trace(net, atol).length
 

@@ -223,5 +223,15 @@ def proximate_compress(
 
 def proximate_rank(net: TanhNetwork, eps: float, method: str = "greedy", max_exact_width: int = 14) -> int:
     """The eps-proximate rank (``method="exact"``) or an upper bound on it (``"greedy"``); see
-    :func:`proximate_compress`."""
+    :func:`proximate_compress`.
+
+    Examples
+    --------
+    Two units whose incoming weights differ by 1e-9 cannot be merged exactly, but can within eps = 1e-6:
+
+    >>> from nncompress.tanh import TanhNetwork, rank, proximate_rank
+    >>> near = TanhNetwork(a=[[1.0], [1.0]], b=[[1.0], [1.0 + 1e-9]], c=[0.0, 0.0], d=[0.0])
+    >>> rank(near), proximate_rank(near, eps=1e-6)
+    (2, 1)
+    """
     return proximate_compress(net, eps, method, max_exact_width).rank
