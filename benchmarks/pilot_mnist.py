@@ -26,7 +26,7 @@ import numpy as np
 
 from _timing import add_out_argument, run_info, time_once, write_json
 from nncompress.data import load_dataset
-from nncompress.train import activation_summary, train_classifier
+from nncompress.train import TrainSettings, activation_summary, train_classifier
 
 #: Relative tolerances for the plateau epoch.
 TOLERANCES = (0.05, 0.02, 0.01)
@@ -52,8 +52,8 @@ def plateau_epoch(objective: Sequence[float], tol: float) -> int:
 def run(dataset: str, l1: float, epochs: int, schedule: bool, seed: int) -> dict[str, Any]:
     data = load_dataset(dataset)
     milestones = (0.5, 0.75) if schedule else ()
-    seconds, result = time_once(lambda: train_classifier(data, (100, 100), l1, epochs, seed,
-                                                         milestones=milestones, progress=False))
+    settings = TrainSettings(dataset, (100, 100), l1, epochs, seed, milestones=milestones)
+    seconds, result = time_once(lambda: train_classifier(settings, data, progress=False))
     record = dict(
         dataset=dataset, arch="2x100", l1=l1, epochs=epochs, seed=seed,
         schedule="step decay x0.1 at 50% and 75%" if schedule else "constant lr 0.01",

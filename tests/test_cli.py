@@ -256,6 +256,13 @@ def test_state_dicts_and_allowed_modules_are_accepted(tmp_path, capsys):
     torch.save(relu.to_torch().state_dict(), tmp_path / "relu_state.pt")
     np.savez(tmp_path / "relu.npz", w=relu.w, b=relu.b, q=relu.q, c=np.array([relu.c]))
     assert main(["relu-equivalent", str(tmp_path / "relu_state.pt"), str(tmp_path / "relu.npz")]) == 0
+    # a bias-free layer: its state dict has no "bias" entry; read with zero bias, as a module would be
+    free = nn.Sequential(nn.Linear(2, 3, bias=False), nn.Tanh(), nn.Linear(3, 1)).double()
+    torch.save(free.state_dict(), tmp_path / "bias_free_state.pt")
+    torch.save(free, tmp_path / "bias_free.pt")
+    capsys.readouterr()
+    ranks = [main(["tanh-rank", str(tmp_path / name)]) for name in ("bias_free_state.pt", "bias_free.pt")]
+    assert ranks == [0, 0] and capsys.readouterr().out.split() == ["3", "3"]
     torch.save({"0.weight": torch.ones(3, 2, dtype=torch.int64), "0.bias": torch.zeros(3)}, tmp_path / "ints.pt")
     assert main(["tanh-rank", str(tmp_path / "ints.pt")]) == 2
     assert "expected floats" in one_line_error(capsys)

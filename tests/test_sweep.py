@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nncompress.sweep import SweepPoint, run_sweep, sweep_grid, train_point
-from nncompress.train import DEFAULT_EPOCHS, activation_summary, train_classifier
+from nncompress.train import DEFAULT_EPOCHS, TrainSettings, activation_summary, train_classifier
 
 
 def summarise(point: SweepPoint, cache_dir: str) -> dict:
@@ -76,7 +76,7 @@ def test_train_point_is_cached_training(tmp_path: Path) -> None:
     p = SweepPoint("digits", (4,), 1e-3, 0, 2)
     r = train_point(p, cache_dir=tmp_path)
     assert len(list(tmp_path.glob("*.npz"))) == 1
-    assert r.identical(train_classifier("digits", (4,), 1e-3, 2, 0, progress=False))
+    assert r.identical(train_classifier(TrainSettings("digits", (4,), 1e-3, 2, 0), progress=False))
     assert train_point(p, cache_dir=tmp_path).identical(r)
     with pytest.raises(TypeError, match="point"):
         train_point(("digits", (4,), 0, 0))  # type: ignore[arg-type]

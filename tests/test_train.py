@@ -29,7 +29,7 @@ TINY = dict(hidden=(6, 5), l1=1e-3, epochs=3, seed=1)
 
 @pytest.fixture(scope="module")
 def tiny():
-    return train_classifier("digits", progress=False, **TINY)
+    return train_classifier(TrainSettings("digits", **TINY), progress=False)
 
 
 def test_shapes_and_conventions(tiny) -> None:
@@ -47,6 +47,20 @@ def test_shapes_and_conventions(tiny) -> None:
     assert tiny.settings.code_version == CODE_VERSION
 
 
+def test_the_network_is_the_shared_layered_type(tiny) -> None:
+    from nncompress.stability import find_stable_neurons
+
+    net = tiny.network
+    assert net.is_relu_mlp and net.widths == (64, 6, 5, 10)
+    assert all(np.array_equal(a, b) for a, b in zip(net.weights + net.biases, tiny.weights + tiny.biases))
+    d = load_dataset("digits")
+    assert np.array_equal(net(d.X_test).argmax(axis=1), np.argmax(tiny.to_torch()(torch.from_numpy(
+        np.array(d.X_test))).detach().numpy(), axis=1))
+    a = find_stable_neurons(net, None, d.lower, d.upper, time_limit=0)
+    b = find_stable_neurons(tiny.weights, tiny.biases, d.lower, d.upper, time_limit=0)
+    assert a.fingerprint == b.fingerprint
+
+
 def test_to_torch_computes_the_same_function(tiny) -> None:
     d = load_dataset("digits")
     model = tiny.to_torch()
@@ -61,9 +75,9 @@ def test_to_torch_computes_the_same_function(tiny) -> None:
 
 
 def test_same_seed_gives_identical_weights(tiny) -> None:
-    again = train_classifier("digits", progress=False, **TINY)
+    again = train_classifier(TrainSettings("digits", **TINY), progress=False)
     assert tiny.identical(again)
-    other = train_classifier("digits", progress=False, **{**TINY, "seed": 2})
+    other = train_classifier(TrainSettings("digits", **{**TINY, "seed": 2}), progress=False)
     assert not np.array_equal(tiny.weights[0], other.weights[0])
 
 
@@ -71,18 +85,18 @@ def test_result_does_not_depend_on_the_callers_thread_count() -> None:
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        a = train_classifier("digits", progress=False, **TINY)
+        a = train_classifier(TrainSettings("digits", **TINY), progress=False)
         assert torch.get_num_threads() == 2  # restored
     finally:
         torch.set_num_threads(before)
-    assert a.identical(train_classifier("digits", progress=False, **TINY))
+    assert a.identical(train_classifier(TrainSettings("digits", **TINY), progress=False))
 
 
 def test_global_torch_rng_is_untouched() -> None:
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    train_classifier("digits", progress=False, **TINY)
+    train_classifier(TrainSettings("digits", **TINY), progress=False)
     assert torch.equal(torch.rand(3), expected)
 
 
@@ -97,7 +111,8 @@ def test_init_matches_torch_default_distribution() -> None:
 
 def test_l1_objective_is_mean_cross_entropy_plus_weight_penalty() -> None:
     # one epoch, one full batch, lr tiny: the first loss is the objective at initialisation
-    r = train_classifier("digits", (4,), l1=0.5, epochs=1, seed=3, batch_size=5000, lr=1e-12, progress=False)
+    tiny_step = TrainSettings("digits", (4,), l1=0.5, epochs=1, seed=3, batch_size=5000, lr=1e-12)
+    r = train_classifier(tiny_step, progress=False)
     d = load_dataset("digits")
     gen_seed = __import__("nncompress.train", fromlist=["_derived_seeds"])._derived_seeds(3)[0]
     model = build_classifier(64, (4,), 10, generator=torch.Generator().manual_seed(gen_seed))
@@ -110,8 +125,8 @@ def test_l1_objective_is_mean_cross_entropy_plus_weight_penalty() -> None:
 
 
 def test_l1_shrinks_weights() -> None:
-    weak = train_classifier("digits", (8,), l1=0.0, epochs=6, seed=0, lr=0.1, progress=False)
-    strong = train_classifier("digits", (8,), l1=1e-2, epochs=6, seed=0, lr=0.1, progress=False)
+    weak = train_classifier(TrainSettings("digits", (8,), l1=0.0, epochs=6, seed=0, lr=0.1), progress=False)
+    strong = train_classifier(TrainSettings("digits", (8,), l1=1e-2, epochs=6, seed=0, lr=0.1), progress=False)
     norm = lambda r: sum(np.abs(w).sum() for w in r.weights)  # noqa: E731
     assert norm(strong) < 0.5 * norm(weak)
     # biases are not penalised: they are not driven to zero
@@ -119,7 +134,7 @@ def test_l1_shrinks_weights() -> None:
 
 
 def test_training_learns_digits() -> None:
-    r = train_classifier("digits", (32,), l1=0.0, epochs=15, seed=0, lr=0.1, progress=False)
+    r = train_classifier(TrainSettings("digits", (32,), l1=0.0, epochs=15, seed=0, lr=0.1), progress=False)
     assert r.train_accuracy > 0.9 and r.test_accuracy > 0.85
     assert r.loss_history[-1] < r.loss_history[0]
 
@@ -147,7 +162,7 @@ def test_cache_returns_exactly_what_training_returned(tmp_path: Path) -> None:
     assert loaded.identical(trained) and loaded.seconds == trained.seconds
     assert all(a.dtype == np.float64 for a in loaded.weights + loaded.biases)
     # and it is what uncached training gives
-    assert loaded.identical(train_classifier("digits", progress=False, **TINY))
+    assert loaded.identical(train_classifier(TrainSettings("digits", **TINY), progress=False))
 
 
 def test_refresh_retrains(tmp_path: Path) -> None:
@@ -298,7 +313,7 @@ def test_unwritable_cache_warns_and_still_returns(tmp_path: Path) -> None:
     blocker.write_text("a file where the cache directory should be")
     with pytest.warns(RuntimeWarning, match="could not write"):
         r = train_cached("digits", cache_dir=blocker / "sub", progress=False, **TINY)
-    assert r.identical(train_classifier("digits", progress=False, **TINY))
+    assert r.identical(train_classifier(TrainSettings("digits", **TINY), progress=False))
 
 
 VARIANTS = [
@@ -388,7 +403,7 @@ def test_activation_summary_rejects_nan() -> None:
 def test_bad_arguments_name_themselves(kwargs: dict, error: type, name: str) -> None:
     args = {**TINY, **kwargs}
     with pytest.raises(error, match=name):
-        train_classifier("digits", progress=False, **args)
+        train_classifier(TrainSettings("digits", **args), progress=False)
     with pytest.raises(error, match=name):
         train_cached("digits", progress=False, cache_dir="/nonexistent-never-written", **args)
 
@@ -398,8 +413,12 @@ def test_bad_dataset() -> None:
         train_cached("cifar", (3,))
     with pytest.raises(TypeError, match="dataset"):
         train_cached(load_dataset("digits"), (3,))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="settings"):
+        train_classifier(42)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="data"):
-        train_classifier(42, (3,))  # type: ignore[arg-type]
+        train_classifier(TrainSettings("digits", (3,)), data=42)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="settings.dataset"):
+        train_classifier(TrainSettings("mnist5k", (3,)), data=load_dataset("digits"))
 
 
 @settings(max_examples=40)

@@ -156,7 +156,8 @@ def _natural(key: str) -> list[Any]:
 
 
 def _linear_layers(state: Mapping[str, Any], path: str) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The (weight, bias) pairs of a state dict of Linear layers, in the order of their names."""
+    """The (weight, bias) pairs of a state dict of Linear layers, in the order of their names (a layer without
+    bias, ``bias=False``, has a zero bias, as in :func:`nncompress.torch_io.sequential_to_layers`)."""
     import torch
 
     groups: dict[str, dict[str, Any]] = {}
@@ -171,10 +172,11 @@ def _linear_layers(state: Mapping[str, Any], path: str) -> list[tuple[np.ndarray
     layers = []
     for prefix in sorted(groups, key=_natural):
         entry = groups[prefix]
-        if set(entry) != {"weight", "bias"}:
-            raise InputError(f"{path}: layer {prefix!r} has {', '.join(sorted(entry))}; expected the weight and "
-                             "bias of a Linear layer")
-        w, b = entry["weight"], entry["bias"]
+        if set(entry) not in ({"weight", "bias"}, {"weight"}):
+            raise InputError(f"{path}: layer {prefix!r} has {', '.join(sorted(entry))}; expected the weight (and "
+                             "bias) of a Linear layer")
+        w = entry["weight"]
+        b = entry.get("bias", torch.zeros(w.shape[0], dtype=w.dtype) if w.ndim == 2 else w)  # bias=False: zero bias
         if not (w.dtype.is_floating_point and b.dtype.is_floating_point):
             raise InputError(f"{path}: layer {prefix!r} holds {w.dtype} / {b.dtype} tensors; expected floats")
         if w.ndim != 2 or b.shape != (w.shape[0],):
@@ -184,31 +186,18 @@ def _linear_layers(state: Mapping[str, Any], path: str) -> list[tuple[np.ndarray
     return layers
 
 
-def _sequential(layers: Sequence[tuple[np.ndarray, np.ndarray]], activation: Any) -> Any:
-    """``nn.Sequential(Linear, activation, ..., Linear)`` (float64) holding these weights."""
-    import torch
-    from torch import nn
-
-    modules: list[Any] = []
-    for k, (w, b) in enumerate(layers):
-        if k:
-            modules.append(activation())
-        linear = nn.Linear(w.shape[1], w.shape[0], dtype=torch.float64)
-        with torch.no_grad():
-            linear.weight.copy_(torch.from_numpy(np.ascontiguousarray(w)))
-            linear.bias.copy_(torch.from_numpy(np.ascontiguousarray(b)))
-        modules.append(linear)
-    return nn.Sequential(*modules)
-
-
 def _as_module(obj: Any, activation_name: str, path: str) -> Any:
     """A loaded torch object as an ``nn.Sequential``: modules pass through, state dicts are rebuilt."""
     from torch import nn
 
+    from .torch_io import layers_to_sequential
+
     if isinstance(obj, nn.Module):
         return obj
     if isinstance(obj, Mapping):
-        return _sequential(_linear_layers(obj, path), getattr(nn, activation_name))
+        layers = _linear_layers(obj, path)
+        return layers_to_sequential([w for w, _ in layers], [b for _, b in layers],
+                                    [activation_name] * (len(layers) - 1) + ["identity"])
     raise InputError(f"{path}: holds a {type(obj).__name__}, not a state dict or an nn.Sequential")
 
 
@@ -219,7 +208,7 @@ def _tanh_network(path: str) -> Any:
     try:
         if isinstance(obj, dict) and Path(path).suffix == ".npz":
             return TanhNetwork(*_need(obj, ("a", "b", "c", "d"), path))
-        return TanhNetwork.from_torch(_as_module(obj, "Tanh", path))
+        return TanhNetwork.from_torch(_as_module(obj, "tanh", path))
     except (ValueError, TypeError) as exc:
         raise InputError(f"{path}: {exc}") from exc
 
@@ -233,7 +222,7 @@ def _relu_mlp(path: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
             n = len([k for k in obj if k.startswith("weights_")])
             names_w, names_b = [f"weights_{l}" for l in range(n)], [f"biases_{l}" for l in range(n)]
             return check_mlp(_need(obj, names_w, path), _need(obj, names_b, path))
-        return from_torch(_as_module(obj, "ReLU", path))
+        return from_torch(_as_module(obj, "relu", path))
     except (ValueError, TypeError) as exc:
         raise InputError(f"{path}: {exc}") from exc
 
@@ -249,7 +238,7 @@ def _two_layer_relu(path: str) -> Any:
             if c.size != 1 or c.ndim > 1:
                 raise InputError(f"{path}: c must be a single number (shape () or (1,)), got shape {c.shape}")
             return ReluNetwork(w, b, q, c)
-        return ReluNetwork.from_torch(_as_module(obj, "ReLU", path))
+        return ReluNetwork.from_torch(_as_module(obj, "relu", path))
     except (ValueError, TypeError) as exc:
         raise InputError(f"{path}: {exc}") from exc
 

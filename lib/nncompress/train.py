@@ -53,6 +53,7 @@ import numpy as np
 
 from ._validation import as_float_array, check_nonnegative, check_seed, check_size, check_widths
 from .data import DATASETS, Dataset, load_dataset
+from .layered import LayeredNetwork
 from .torch_io import one_thread
 
 __all__ = [
@@ -196,10 +197,15 @@ class TrainedClassifier:
     settings: TrainSettings
     seconds: float
 
+    @property
+    def network(self) -> LayeredNetwork:
+        """The trained network as a :class:`~nncompress.layered.LayeredNetwork` (ReLU hidden layers, linear
+        output), which the stability engine and LEO++ take as it is."""
+        return LayeredNetwork(self.weights, self.biases)
+
     def to_torch(self) -> Any:
         """The network as a float64 ``nn.Sequential(Linear, ReLU, ..., Linear)``."""
-        return build_classifier(self.weights[0].shape[1], self.settings.hidden, self.weights[-1].shape[0],
-                                weights=self.weights, biases=self.biases)
+        return self.network.to_torch()
 
     def identical(self, other: "TrainedClassifier") -> bool:
         """True when every array, accuracy and setting is bit-for-bit the same (dtypes included).
@@ -230,11 +236,11 @@ def build_classifier(
     n_out: int,
     *,
     generator: Any = None,
-    weights: Sequence[np.ndarray] | None = None,
-    biases: Sequence[np.ndarray] | None = None,
     dtype: Any = None,
 ) -> Any:
-    """An ``nn.Sequential(Linear, ReLU, ..., Linear)`` with ``len(hidden)`` hidden layers (the paper's L x n).
+    """A freshly initialised ``nn.Sequential(Linear, ReLU, ..., Linear)`` with ``len(hidden)`` hidden layers (the
+    paper's L x n), for training. (A trained network goes to torch through
+    :meth:`nncompress.layered.LayeredNetwork.to_torch`.)
 
     Parameters
     ----------
@@ -244,11 +250,9 @@ def build_classifier(
         Hidden widths.
     generator : torch.Generator, optional
         Draws torch's default ``Linear`` initialisation (uniform on :math:`\\pm 1/\\sqrt{n_{in}}`, weights then
-        bias, layer by layer). Without it (and without ``weights``) the global torch RNG is used.
-    weights, biases : lists of arrays, optional
-        Parameters to copy in instead (torch convention), e.g. to rebuild a trained network.
+        bias, layer by layer). Without it the global torch RNG is used.
     dtype : torch.dtype, optional
-        Defaults to float32, or float64 when ``weights`` are given.
+        Defaults to float32.
     """
     import torch
     from torch import nn
@@ -256,11 +260,11 @@ def build_classifier(
     n_in, n_out = check_size(n_in, "n_in", minimum=1), check_size(n_out, "n_out", minimum=1)
     hidden = check_widths(hidden)
     if dtype is None:
-        dtype = torch.float64 if weights is not None else torch.float32
+        dtype = torch.float32
     sizes = (n_in, *hidden, n_out)
     layers: list[Any] = []
     for k in range(len(sizes) - 1):
-        if weights is None and generator is None:
+        if generator is None:
             layers.append(nn.Linear(sizes[k], sizes[k + 1], dtype=dtype))
         else:  # filled below: skip torch's initialisation, which would draw from the global RNG
             layers.append(nn.utils.skip_init(nn.Linear, sizes[k], sizes[k + 1], dtype=dtype))
@@ -268,15 +272,7 @@ def build_classifier(
             layers.append(nn.ReLU())
     linears = [m for m in layers if isinstance(m, nn.Linear)]
     with torch.no_grad():
-        if weights is not None:
-            if biases is None or len(weights) != len(linears) or len(biases) != len(linears):
-                raise ValueError(f"weights and biases must be lists of {len(linears)} arrays for sizes {sizes}")
-            for k, (layer, w, b) in enumerate(zip(linears, weights, biases)):
-                w = as_float_array(w, f"weights[{k}]", shape=tuple(layer.weight.shape))
-                b = as_float_array(b, f"biases[{k}]", shape=tuple(layer.bias.shape))
-                layer.weight.copy_(torch.from_numpy(w))
-                layer.bias.copy_(torch.from_numpy(b))
-        elif generator is not None:
+        if generator is not None:
             for layer in linears:
                 bound = 1.0 / math.sqrt(layer.in_features)
                 layer.weight.uniform_(-bound, bound, generator=generator)
@@ -333,20 +329,8 @@ def _derived_seeds(seed: int) -> tuple[int, int]:
     return init, shuffle
 
 
-def train_classifier(
-    data: Dataset | str,
-    hidden: Sequence[int],
-    l1: float = 0.0,
-    epochs: int = DEFAULT_EPOCHS,
-    seed: int = 0,
-    *,
-    lr: float = 0.01,
-    momentum: float = 0.9,
-    batch_size: int = 128,
-    milestones: Sequence[float] = (0.5, 0.75),
-    gamma: float = 0.1,
-    progress: bool = True,
-) -> TrainedClassifier:
+def train_classifier(settings: TrainSettings, data: Dataset | None = None, *, progress: bool = True
+                     ) -> TrainedClassifier:
     """Train an L x n ReLU classifier with :math:`\\ell_1`-regularised SGD, as in Section 6 (no cache).
 
     Minimises ``mean cross-entropy + l1 * sum |W|`` (all weight matrices, output layer included, biases
@@ -354,17 +338,13 @@ def train_classifier(
 
     Parameters
     ----------
-    data : Dataset or str
-        A :class:`~nncompress.data.Dataset` or a name for :func:`~nncompress.data.load_dataset`.
-    hidden : sequence of int
-        Hidden widths, e.g. ``(100, 100)``.
-    l1 : float, default 0
-        The penalty coefficient (>= 0).
-    epochs : int, default DEFAULT_EPOCHS
-    seed : int, default 0
-        Seeds two ``torch.Generator`` objects (initialisation, shuffling) through ``numpy.random.SeedSequence``.
-    lr, momentum, batch_size, milestones, gamma
-        SGD's settings (defaults: 0.01, 0.9, 128, decay x0.1 after 50 % and 75 % of the epochs).
+    settings : TrainSettings
+        Everything that determines the network: data set name, hidden widths, :math:`\\ell_1` coefficient, epochs,
+        seed (two ``torch.Generator`` objects, initialisation and shuffling, seeded through
+        ``numpy.random.SeedSequence``) and SGD's settings.
+    data : Dataset, optional
+        The data; default :func:`~nncompress.data.load_dataset` of ``settings.dataset``. A custom
+        :class:`~nncompress.data.Dataset` must carry the name ``settings.dataset``.
     progress : bool, default True
         Show a tqdm bar over epochs.
 
@@ -383,15 +363,14 @@ def train_classifier(
     from torch import nn
     from tqdm import tqdm
 
-    if isinstance(data, str):
-        data = load_dataset(data)
+    if not isinstance(settings, TrainSettings):
+        raise TypeError(f"settings must be a TrainSettings, got {type(settings).__name__}")
+    if data is None:
+        data = load_dataset(settings.dataset)
     if not isinstance(data, Dataset):
-        raise TypeError(f"data must be a Dataset or a data set name, got {type(data).__name__}")
-    settings = TrainSettings(
-        dataset=data.name, hidden=hidden, l1=l1, epochs=epochs, seed=seed, lr=lr, momentum=momentum,
-        batch_size=batch_size, milestones=tuple(milestones) if hasattr(milestones, "__iter__") else milestones,
-        gamma=gamma,
-    )
+        raise TypeError(f"data must be a Dataset or None, got {type(data).__name__}")
+    if data.name != settings.dataset:
+        raise ValueError(f"data is the data set {data.name!r} but settings.dataset is {settings.dataset!r}")
     init_seed, shuffle_seed = _derived_seeds(settings.seed)
     with one_thread():
         start = time.perf_counter()
@@ -584,7 +563,7 @@ def train_cached(
         A data set name (custom :class:`~nncompress.data.Dataset` objects are not cached: use
         :func:`train_classifier`).
     hidden, l1, epochs, seed, lr, momentum, batch_size, milestones, gamma
-        As for :func:`train_classifier`.
+        The fields of :class:`TrainSettings` (with ``dataset``), which :func:`train_classifier` takes.
     cache_dir : path, optional
         Defaults to :func:`default_cache_dir` (the environment variable ``NNC_CACHE``, else
         ``~/.cache/nncompress``).
@@ -619,11 +598,7 @@ def train_cached(
         except _UnusableEntry as exc:
             warnings.warn(f"training cache entry {path} is unusable ({exc}); retraining and replacing it",
                           RuntimeWarning, stacklevel=2)
-    result = train_classifier(
-        dataset, settings.hidden, settings.l1, settings.epochs, settings.seed, lr=settings.lr,
-        momentum=settings.momentum, batch_size=settings.batch_size, milestones=settings.milestones,
-        gamma=settings.gamma, progress=progress,
-    )
+    result = train_classifier(settings, progress=progress)
     if not _finite(result):  # training diverged: return it, but never cache a result that cannot be verified
         warnings.warn(f"training gave NaN or inf values; not cached in {path}", RuntimeWarning, stacklevel=2)
         return result

@@ -138,13 +138,12 @@ class ReluNetwork:
     # -- torch ---------------------------------------------------------------------------------------------------
     def to_torch(self, dtype: Any = None) -> Any:
         """``nn.Sequential(nn.Linear(n, h), nn.ReLU(), nn.Linear(h, 1))`` computing f (float64 by default)."""
-        from torch import nn
-
-        return two_layer_to_torch(self.w, self.b, self.q[None, :], [self.c], nn.ReLU(), dtype)
+        return two_layer_to_torch(self.w, self.b, self.q[None, :], [self.c], "relu", dtype)
 
     @classmethod
     def from_torch(cls, module: Any) -> "ReluNetwork":
-        """Read ``nn.Sequential(nn.Linear(n, h), nn.ReLU(), nn.Linear(h, 1))`` (both layers biased).
+        """Read ``nn.Sequential(nn.Linear(n, h), nn.ReLU(), nn.Linear(h, 1))`` by the library's torch adapter
+        (:func:`nncompress.torch_io.sequential_to_layers`: a bias-free layer has zero bias).
 
         Raises
         ------
@@ -153,13 +152,11 @@ class ReluNetwork:
         ValueError
             If the layers do not chain or the output is not one-dimensional.
         """
-        from torch import nn
-
         form = "nn.Sequential(nn.Linear(n, h), nn.ReLU(), nn.Linear(h, 1))"
-        hidden, out = two_layer_from_torch(module, nn.ReLU, form)
-        if out.out_features != 1:
-            raise ValueError(f"module must have one output, got {out.out_features}")
-        return cls(hidden.weight, hidden.bias, out.weight[0], out.bias[0])
+        w, b, q, c = two_layer_from_torch(module, "relu", form)
+        if q.shape[0] != 1:
+            raise ValueError(f"module must have one output, got {q.shape[0]}")
+        return cls(w, b, q[0], c[0])
 
     # -- display -------------------------------------------------------------------------------------------------
     def __repr__(self) -> str:

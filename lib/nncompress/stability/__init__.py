@@ -8,7 +8,7 @@
 from .bounds import affine_bounds, backsubstitution_bounds, interval_bounds
 from .engine import METHODS, StabilityReport, find_stable_neurons
 from .leo import LeoResult, compress_with_report, leo_compress, verify
-from .network import check_box, check_mlp, fingerprint, forward, from_torch, pre_activations, to_torch
+from .network import as_mlp, check_box, check_mlp, fingerprint, forward, from_torch, pre_activations, to_torch
 
 __all__ = [
     "find_stable_neurons",
@@ -22,6 +22,7 @@ __all__ = [
     "affine_bounds",
     "backsubstitution_bounds",
     "check_mlp",
+    "as_mlp",
     "check_box",
     "forward",
     "pre_activations",

@@ -64,7 +64,7 @@ from .bounds import affine_bounds, backsubstitution_bounds, safe_lp_lower_bound
 from .bab import branch_and_bound
 from .isa import isa_single_run
 from .milp import SolveStats, build_milp, build_relaxation, highs_lp, solve
-from .network import _digest, check_box, check_mlp, pre_activations
+from .network import _digest, as_mlp, check_box, pre_activations
 
 __all__ = ["StabilityReport", "find_stable_neurons", "METHODS", "BLOCK_ELEMENTS"]
 
@@ -659,7 +659,9 @@ def find_stable_neurons(
 
     Parameters
     ----------
-    weights, biases : lists of arrays, or a torch ``nn.Sequential`` as ``weights`` (then ``biases=None``)
+    weights, biases : lists of arrays, or as ``weights`` (then ``biases=None``) a
+        :class:`~nncompress.layered.LayeredNetwork` with ReLU hidden layers and a linear output, or a torch
+        ``nn.Sequential``
         Hidden layers then the output layer; ``weights[l]`` of shape ``(n_{l+1}, n_l)`` (torch's convention).
     lower, upper : array_like (n_0,) or scalars
         The input box :math:`\\mathbb X`.
@@ -708,11 +710,7 @@ def find_stable_neurons(
     (True, [0], [1])
     """
     start = time.perf_counter()
-    if biases is None:
-        from .network import from_torch
-
-        weights, biases = from_torch(weights)
-    weights, biases = check_mlp(weights, biases)
+    weights, biases = as_mlp(weights, biases)
     if len(weights) < 2:
         raise ValueError("the network has no hidden layer: weights needs at least two layers")
     lower, upper = check_box(lower, upper, weights[0].shape[1])

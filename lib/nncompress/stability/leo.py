@@ -30,7 +30,7 @@ import scipy.linalg
 
 from .._validation import as_float_array, as_rng, check_size
 from .engine import StabilityReport
-from .network import _digest, check_box, check_mlp, forward
+from .network import _digest, as_mlp, check_box, check_mlp, forward
 
 __all__ = ["LeoResult", "leo_compress", "compress_with_report", "verify"]
 
@@ -147,7 +147,9 @@ def compress_with_report(
 
     Parameters
     ----------
-    weights, biases : lists of arrays, or a torch ``nn.Sequential`` as ``weights`` (then ``biases=None``)
+    weights, biases : lists of arrays, or as ``weights`` (then ``biases=None``) a
+        :class:`~nncompress.layered.LayeredNetwork` with ReLU hidden layers and a linear output, or a torch
+        ``nn.Sequential``
         The network the report was computed for; ``to_torch(result.weights, result.biases)`` turns the result
         back into a module.
     report : StabilityReport
@@ -172,11 +174,7 @@ def compress_with_report(
         another network, or an altered one), if the report has none, or if ``[lower, upper]`` is not inside the
         report's box.
     """
-    if biases is None:
-        from .network import from_torch
-
-        weights, biases = from_torch(weights)
-    weights, biases = check_mlp(weights, biases)
+    weights, biases = as_mlp(weights, biases)
     _check_report(weights, biases, report, lower, upper)
     W, B = [w.copy() for w in weights], [b.copy() for b in biases]
     original_entries = sum(w.size for w in W)

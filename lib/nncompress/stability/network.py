@@ -12,12 +12,14 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._validation import as_float_array
+from ..layered import LayeredNetwork, check_layers
 
-__all__ = ["check_mlp", "check_box", "pre_activations", "forward", "from_torch", "to_torch", "fingerprint"]
+__all__ = ["check_mlp", "as_mlp", "check_box", "pre_activations", "forward", "from_torch", "to_torch", "fingerprint"]
 
 
 def check_mlp(weights: Sequence[Any], biases: Sequence[Any]) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Validate an MLP and return float64 copies of its weights and biases.
+    """Validate an MLP and return float64 copies of its weights and biases
+    (:func:`nncompress.layered.check_layers`).
 
     Raises
     ------
@@ -26,24 +28,7 @@ def check_mlp(weights: Sequence[Any], biases: Sequence[Any]) -> tuple[list[np.nd
     TypeError
         On arrays of non-numbers.
     """
-    if isinstance(weights, np.ndarray) or isinstance(biases, np.ndarray):
-        raise TypeError("weights and biases must be lists of arrays, one per layer")
-    weights, biases = list(weights), list(biases)
-    if not weights:
-        raise ValueError("weights is empty: a network needs at least an output layer")
-    if len(weights) != len(biases):
-        raise ValueError(f"weights has {len(weights)} layers but biases has {len(biases)}")
-    out_w, out_b = [], []
-    for l, (w, b) in enumerate(zip(weights, biases)):
-        w = as_float_array(w, f"weights[{l}]", ndim=2)
-        b = as_float_array(b, f"biases[{l}]", shape=(w.shape[0],))
-        if l and w.shape[1] != out_w[-1].shape[0]:
-            raise ValueError(f"weights[{l}] has {w.shape[1]} inputs but layer {l - 1} has {out_w[-1].shape[0]} units")
-        if w.shape[0] == 0 or w.shape[1] == 0:
-            raise ValueError(f"weights[{l}] has shape {w.shape}: layers need at least one unit")
-        out_w.append(w.copy())
-        out_b.append(b.copy())
-    return out_w, out_b
+    return check_layers(weights, biases)
 
 
 def check_box(lower: Any, upper: Any, n_in: int) -> tuple[np.ndarray, np.ndarray]:
@@ -120,47 +105,50 @@ def forward(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], X: Any)
 
 
 def from_torch(module: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Read an ``nn.Sequential`` of ``Linear`` layers separated by ``ReLU`` (Flatten/Identity allowed) as lists.
+    """Read an ``nn.Sequential`` of ``Linear`` layers separated by ``ReLU``, with a linear output layer, as lists,
+    by the library's torch adapter (:func:`nncompress.torch_io.sequential_to_layers`: ``Flatten``/``Identity``
+    skipped, a bias-free ``Linear`` read with zero bias).
 
     Raises
     ------
     TypeError
-        On any other layer, two Linear layers without a ReLU between them, or a Linear without bias.
+        On any other layer, two Linear layers without a ReLU between them, or an activation after the last one.
     """
-    from torch import nn
+    from ..torch_io import sequential_to_layers
 
-    if not isinstance(module, nn.Sequential):
-        raise TypeError(f"module must be an nn.Sequential of Linear and ReLU layers, got {type(module).__name__}")
-    layers = [m for m in module if not isinstance(m, (nn.Flatten, nn.Identity))]
-    weights, biases = [], []
-    for k, layer in enumerate(layers):
-        expect_linear = k % 2 == 0
-        if expect_linear and not isinstance(layer, nn.Linear):
-            raise TypeError(f"layer {k} must be nn.Linear, got {type(layer).__name__}")
-        if not expect_linear and not isinstance(layer, nn.ReLU):
-            raise TypeError(f"layer {k} must be nn.ReLU, got {type(layer).__name__}")
-        if expect_linear:
-            if layer.bias is None:
-                raise TypeError(f"layer {k} (nn.Linear) must have a bias")
-            weights.append(layer.weight.detach().cpu().double().numpy().copy())
-            biases.append(layer.bias.detach().cpu().double().numpy().copy())
-    if not layers or isinstance(layers[-1], nn.ReLU):
-        raise TypeError("module must end with an nn.Linear output layer")
+    weights, biases, activations = sequential_to_layers(module)
+    if activations != ["relu"] * (len(weights) - 1) + ["identity"]:
+        raise TypeError("module must be nn.Sequential(Linear, ReLU, ..., ReLU, Linear): one ReLU between Linear "
+                        f"layers and none after the last; got activations {activations}")
     return check_mlp(weights, biases)
 
 
 def to_torch(weights: Sequence[Any], biases: Sequence[Any], dtype: Any = None) -> Any:
     """``nn.Sequential(Linear, ReLU, ..., Linear)`` with these weights (float64 unless ``dtype`` says otherwise)."""
-    import torch
-    from torch import nn
+    from ..torch_io import layers_to_sequential
 
     weights, biases = check_mlp(weights, biases)
-    dtype = torch.float64 if dtype is None else dtype
-    layers: list[Any] = []
-    for l, (w, b) in enumerate(zip(weights, biases)):
-        linear = nn.Linear(w.shape[1], w.shape[0], dtype=dtype)
-        with torch.no_grad():
-            linear.weight.copy_(torch.from_numpy(w))
-            linear.bias.copy_(torch.from_numpy(b))
-        layers += [linear] if l == len(weights) - 1 else [linear, nn.ReLU()]
-    return nn.Sequential(*layers)
+    return layers_to_sequential(weights, biases, ["relu"] * (len(weights) - 1) + ["identity"], dtype)
+
+
+def as_mlp(weights: Any, biases: Sequence[Any] | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The network as validated lists ``(weights, biases)``, from lists, from a
+    :class:`~nncompress.layered.LayeredNetwork` with ReLU hidden layers and a linear output, or from a torch
+    ``nn.Sequential`` (the last two as ``weights``, with ``biases=None``).
+
+    Raises
+    ------
+    TypeError
+        If ``biases`` is None and ``weights`` is neither such a LayeredNetwork nor such a Sequential.
+    """
+    if biases is not None:
+        return check_mlp(weights, biases)
+    if isinstance(weights, LayeredNetwork):
+        if not weights.is_relu_mlp:
+            raise TypeError("weights must have ReLU hidden layers and a linear output layer, got activations "
+                            f"{weights.activations}")
+        return check_mlp(weights.weights, weights.biases)
+    if type(weights).__module__.startswith("torch"):
+        return from_torch(weights)
+    raise TypeError("weights must be a list of arrays (with biases), a LayeredNetwork or a torch nn.Sequential, got "
+                    f"{type(weights).__name__}")

@@ -141,13 +141,12 @@ class TanhNetwork:
 
         ``dtype`` defaults to ``torch.float64`` so that nothing is lost in the conversion.
         """
-        from torch import nn
-
-        return two_layer_to_torch(self.b, self.c, self.a.T, self.d, nn.Tanh(), dtype)
+        return two_layer_to_torch(self.b, self.c, self.a.T, self.d, "tanh", dtype)
 
     @classmethod
     def from_torch(cls, module: Any) -> "TanhNetwork":
-        """Read a ``nn.Sequential(nn.Linear(n, h), nn.Tanh(), nn.Linear(h, m))`` (both Linear layers biased).
+        """Read a ``nn.Sequential(nn.Linear(n, h), nn.Tanh(), nn.Linear(h, m))`` by the library's torch adapter
+        (:func:`nncompress.torch_io.sequential_to_layers`: a bias-free layer has zero bias).
 
         Raises
         ------
@@ -156,11 +155,9 @@ class TanhNetwork:
         ValueError
             If the layers do not chain.
         """
-        from torch import nn
-
         form = "nn.Sequential(nn.Linear(n, h), nn.Tanh(), nn.Linear(h, m))"
-        hidden, out = two_layer_from_torch(module, nn.Tanh, form)
-        return cls(out.weight.T, hidden.weight, hidden.bias, out.bias)
+        b, c, a_t, d = two_layer_from_torch(module, "tanh", form)
+        return cls(a_t.T, b, c, d)
 
     # -- display ------------------------------------------------------------------------------------------------
     def __repr__(self) -> str:
