@@ -23,7 +23,8 @@ def plot_rank_slices(panels: list[dict[str, Any]], half_width: float = 1.0, poin
     """
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4))
+    # constrained layout keeps each panel's axis labels clear of its neighbour; the legends sit below the panels
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 4.9), layout="constrained")
     grid = np.linspace(-half_width, half_width, points)
     for ax, panel in zip(np.atleast_1d(axes), panels):
         h, origin, u, v = panel["h"], *(np.asarray(panel[k], dtype=float) for k in ("origin", "u", "v"))
@@ -47,7 +48,9 @@ def plot_rank_slices(panels: list[dict[str, Any]], half_width: float = 1.0, poin
         ax.set_xlabel(panel["labels"][0])
         ax.set_ylabel(panel["labels"][1])
         ax.set_title(panel["title"], fontsize=10)
-        ax.legend(loc="upper right", fontsize=8)
+        ax.set_aspect("equal")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, fontsize=9, handletextpad=0.3,
+                  columnspacing=1.0)
     return fig
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..style import CYCLE, PALETTE
 from .network import ReluNetwork
 
 __all__ = ["plot_activation_boundaries", "plot_network_1d", "plot_scaling_valley", "plot_degeneracy_bowls",
@@ -116,13 +117,19 @@ def plot_degeneracy_bowls(w1s: np.ndarray, w2s: np.ndarray, K: np.ndarray, level
 
 
 def plot_fisher_spectra(spectra: dict[str, np.ndarray], floor: float = 1e-34) -> Any:
-    """Eigenvalues of the Fisher information (decreasing, log scale), one line per network; values below ``floor``
-    are drawn at the floor. The drop marks the null space."""
+    """Eigenvalues of the Fisher information (decreasing, log scale), one line per network, each with its own colour
+    and marker (eight distinct pairs, then they repeat); values below ``floor`` are drawn at the floor. The drop marks
+    the null space."""
     import matplotlib.pyplot as plt
 
+    # the style's cycle has seven colours; black (kept for reference curves elsewhere) is an eighth, and each series
+    # also gets its own marker, so that up to eight networks stay distinguishable in colour, in greyscale and in print
+    colors = [PALETTE[name] for name in CYCLE] + [PALETTE["black"]]
+    markers = ("o", "s", "^", "v", "D", "P", "X", "*")
     fig, ax = plt.subplots(figsize=(7.5, 4))
-    for name, ev in spectra.items():
-        ax.semilogy(np.arange(1, len(ev) + 1), np.maximum(ev, floor), "o-", ms=3.5, lw=1.2, label=name)
+    for i, (name, ev) in enumerate(spectra.items()):
+        ax.semilogy(np.arange(1, len(ev) + 1), np.maximum(ev, floor), "-", marker=markers[i % len(markers)],
+                    color=colors[i % len(colors)], ms=4, lw=1.2, label=name)
     ax.set_xlabel("eigenvalue index (decreasing)")
     ax.set_ylabel("eigenvalue of $I(\\theta)$")
     ax.legend(fontsize=7, ncol=2)

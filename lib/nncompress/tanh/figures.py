@@ -22,11 +22,14 @@ REDUCIBILITY_EXAMPLES: dict[str, TanhNetwork] = {
 
 def plot_unit_contributions(ax: Any, net: TanhNetwork, x: np.ndarray, total_label: str = "$f_w$") -> None:
     """Draw each unit's term :math:`a_i \\tanh(b_i x + c_i)` (thin) and the function :math:`f_w` (thick), n = m = 1."""
+    import matplotlib.pyplot as plt
+
     if net.n_in != 1 or net.n_out != 1:
         raise ValueError("plot_unit_contributions draws networks with n = m = 1")
     terms = np.tanh(np.outer(x, net.b[:, 0]) + net.c) * net.a[:, 0]
-    for i in range(net.width):
-        ax.plot(x, terms[:, i], lw=1.2, ls="--", label=f"unit {i + 1}")
+    n_colours = max(1, len(plt.rcParams["axes.prop_cycle"].by_key().get("color", [None])))
+    for i in range(net.width):  # past the colour cycle the dash pattern changes, so no two units look alike
+        ax.plot(x, terms[:, i], lw=1.2, ls=("--", ":", "-.")[(i // n_colours) % 3], label=f"unit {i + 1}")
     ax.plot(x, net(x)[:, 0], lw=2.5, color="k", alpha=0.8, label=total_label)
     ax.set_xlabel("input $x$")
     ax.set_ylabel("output")
@@ -68,7 +71,7 @@ def plot_proximate_curves(curves: dict[int, Any]) -> Any:
     :func:`nncompress.tanh.experiments.proximate_rank_curve`."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    fig, ax = plt.subplots(figsize=(8, 3.8), layout="constrained")
     for k, (width, frame) in enumerate(curves.items()):
         colour = f"C{k}"
         if "exact" in frame:
@@ -78,5 +81,5 @@ def plot_proximate_curves(curves: dict[int, Any]) -> Any:
     ax.set_xscale("log")
     ax.set_xlabel(r"radius $\varepsilon$ of the $L^\infty$ ball")
     ax.set_ylabel(r"$\varepsilon$-proximate rank")
-    ax.legend(fontsize=8, ncol=2)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside the axes, clear of the curves
     return fig
