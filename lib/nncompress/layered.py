@@ -23,18 +23,20 @@ from ._validation import as_float_array, check_size
 __all__ = ["ACTIVATIONS", "LayeredNetwork", "check_layers", "check_activations"]
 
 
-def _relu(z: np.ndarray) -> np.ndarray:
+def relu(z: np.ndarray) -> np.ndarray:
+    r""":math:`\max(z, 0)`, elementwise."""
     return np.maximum(z, 0.0)
 
 
-def _identity(z: np.ndarray) -> np.ndarray:
+def identity(z: np.ndarray) -> np.ndarray:
+    """``z`` itself (a linear layer)."""
     return z
 
 
 #: The 1-Lipschitz activations Definition 1 allows, by name.
 ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "relu": _relu,
-    "identity": _identity,
+    "relu": relu,
+    "identity": identity,
     "tanh": np.tanh,
 }
 

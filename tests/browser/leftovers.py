@@ -22,6 +22,8 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("unrendered role", re.compile(r"\{(?:cite|glue|numref|eq|doc|ref|term|math)(?::[a-z]+)?\}`?")),
     # a pointer to text no page renders
     ("module docstring", re.compile(r"(?i)module(?:'s)? docstring")),
+    # a private function or class leaking through a rendered value ("{'relu': <function _relu>}")
+    ("private name", re.compile(r"<(?:function|class|bound method) _\w+")),
     # a printed pandas Series or DataFrame summary instead of a formatted table
     ("pandas dtype", re.compile(r"\bdtype: (?:float|int|object|bool)\d*\b")),
     # a raw pandas column or index name ("mean_units_removed", "std_error") in a table or in prose: words of two or

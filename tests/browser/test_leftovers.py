@@ -23,6 +23,7 @@ from leftovers import ALLOWED, PATTERNS, find_leftovers, unexpected
     ("see {numref}`fig-slices`", "unrendered role"),
     ("(see the module docstring)", "module docstring"),
     ("the proof in this module's docstring", "module docstring"),
+    ("= {'identity': <function _identity>, 'tanh': <ufunc 'tanh'>}", "private name"),
     ("Name: mean_units_removed, dtype: float64", "pandas dtype"),
     ("| arch | stably_active | seconds_baseline |", "raw column name"),
     ("| one_node_sd | lam_depth2 |", "raw column name"),
