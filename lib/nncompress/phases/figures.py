@@ -33,9 +33,10 @@ def plot_k_slices(slices: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]], 
     return fig
 
 
-def plot_fraction_vs_theta(df: Any, switches: dict[int, float] | None = None) -> Any:
+def plot_fraction_vs_theta(df: Any, switches: dict[int, float] | None = None, n_runs: int | None = None) -> Any:
     """The one-node fraction (mean over runs, bars from the smallest to the largest run) against theta, one line per
-    n, one panel per temperature; dotted vertical lines at the free-energy prediction of the switch."""
+    n, one panel per temperature; dotted vertical lines at the free-energy prediction of the switch. ``n_runs``, if
+    given, is the number of runs behind each point, stated in the legend's title."""
     import matplotlib.pyplot as plt
 
     temps = list(dict.fromkeys(df["temperature"]))
@@ -50,7 +51,8 @@ def plot_fraction_vs_theta(df: Any, switches: dict[int, float] | None = None) ->
                 ax.axvline(switches[n], color=f"C{i}", ls=":", lw=1.5)
         ax.axvline(np.pi / 2, color="k", lw=0.8)
         ax.set(xlabel=r"$\theta$ (rad); $\pi/2$: the truth is one node", title=temp, ylim=(-0.03, 1.03))
-        ax.legend(loc="upper left", fontsize=9)
+        ax.legend(loc="upper left", fontsize=9, title_fontsize=8,
+                  title=f"mean and range of {n_runs} runs" if n_runs is not None else None)
     axes[0, 0].set_ylabel("posterior mass with one effective node")
     fig.tight_layout()
     return fig
@@ -88,8 +90,9 @@ def plot_effective_weights(panels: list[tuple[str, np.ndarray, np.ndarray, ReluN
     return fig
 
 
-def plot_orientation(df: Any) -> Any:
-    """Stacked bars of the orientation phases for each (q3, n), one panel per temperature."""
+def plot_orientation(df: Any, n_runs: int | None = None) -> Any:
+    """Stacked bars of the orientation phases for each (q3, n), one panel per temperature, with error bars of one
+    standard deviation over runs; ``n_runs``, if given, is the number of runs, stated in the legend's title."""
     import matplotlib.pyplot as plt
 
     phases = ["non-annihilating", "annihilating", "partly reversed", "other"]
@@ -106,7 +109,8 @@ def plot_orientation(df: Any) -> Any:
         ax.set_xticks(np.arange(len(sub)), ticks, fontsize=8)
         ax.set(title=temp, ylim=(0, 1.05))
     axes[0, 0].set_ylabel("posterior mass")
-    axes[0, -1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), framealpha=1.0)
+    axes[0, -1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), framealpha=1.0, title_fontsize=8,
+                       title=f"mean, sd over {n_runs} runs" if n_runs is not None else None)
     fig.tight_layout()
     return fig
 

@@ -16,7 +16,8 @@ __all__ = ["plot_accuracy_and_removed", "plot_runtimes", "plot_accuracy_vs_neuro
 
 def plot_accuracy_and_removed(table: Any, hidden: tuple[int, ...], ax: Any = None) -> Any:
     """Figure 1: mean test accuracy (left axis) and mean fraction of neurons removed (right axis) against l1, for one
-    architecture, error bars over seeds; shaded where the l1 value beats l1 = 0 on accuracy *and* removes neurons."""
+    architecture, error bars one standard deviation over seeds (their number is in the title); shaded where the l1
+    value beats l1 = 0 on mean accuracy (by any margin) *and* removes neurons."""
     rows = table[table["hidden"] == tuple(hidden)]
     stats = rows.groupby("l1").agg(acc=("accuracy", "mean"), acc_sd=("accuracy", "std"),
                                    removed=("removed_neurons_fraction", "mean"),
@@ -35,7 +36,9 @@ def plot_accuracy_and_removed(table: Any, hidden: tuple[int, ...], ax: Any = Non
                    label="neurons removed")
     right.set_ylabel("neurons removed (%)", color="C3")
     right.grid(False)
-    ax.set_title(arch_name(hidden))
+    seeds = rows.groupby("l1")["seed"].nunique()
+    count = f"{seeds.min()}" if seeds.min() == seeds.max() else f"{seeds.min()} to {seeds.max()}"
+    ax.set_title(f"{arch_name(hidden)}, {count} seed{'' if seeds.max() == 1 else 's'} per value")
     return ax
 
 
