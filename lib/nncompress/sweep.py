@@ -39,7 +39,8 @@ class SweepPoint:
 
     Attributes
     ----------
-    dataset : {"mnist5k", "digits"}
+    dataset : str
+        One of :data:`nncompress.data.DATASETS`.
     hidden : tuple of int
         Hidden widths, e.g. ``(100, 100)`` for the paper's 2 x 100 (Section 6's ``L x n``).
     l1 : float

@@ -559,8 +559,8 @@ def train_cached(
 
     Parameters
     ----------
-    dataset : {"mnist5k", "digits"}
-        A data set name (custom :class:`~nncompress.data.Dataset` objects are not cached: use
+    dataset : str
+        One of :data:`nncompress.data.DATASETS` (custom :class:`~nncompress.data.Dataset` objects are not cached: use
         :func:`train_classifier`).
     hidden, l1, epochs, seed, lr, momentum, batch_size, milestones, gamma
         The fields of :class:`TrainSettings` (with ``dataset``), which :func:`train_classifier` takes.
