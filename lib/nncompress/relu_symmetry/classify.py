@@ -177,8 +177,11 @@ def classify(model: ReluNetwork, truth: ReluNetwork, atol: float = 0.0, rtol: fl
     r"""Decide whether ``model`` computes ``truth``'s function on :math:`\mathbb{R}^n`, and by which symmetry.
 
     Implements the classification of Carroll (2023, DSLT3), Appendix 2 (Carroll, 2021, Theorem 4.7 and its
-    over-parameterised sequel), for any pair of widths, without assuming the truth minimal: see the module
-    docstring for the roles a model node can play. :math:`O(h \log h)` like
+    over-parameterised sequel), for any pair of widths, without assuming the truth minimal. Each model node is
+    degenerate (a constant, absorbed by the output bias), matched to the truth node on its activation boundary (by a
+    scaling, an orientation and the permutation; several model nodes may share one boundary), or in a group whose
+    kinks cancel on a hyperplane where the truth has none (a linear function); the affine parts must then agree
+    too, the reversed nodes' gradients annihilating the truth's. :math:`O(h \log h)` like
     :func:`~nncompress.relu_symmetry.equivalent`, whose answer ``report.equivalent`` always equals.
 
     Parameters
