@@ -492,33 +492,90 @@ def _long_climbs(states: _States, rng: np.random.Generator, deadline: float = np
               step[part, None] * (states.upper - states.lower), steps, deadline)
 
 
+def _goal_seeds(n_rows: int, sizes: list[int], layer_of: np.ndarray, neuron_of: np.ndarray,
+                sign_of: np.ndarray) -> list[np.ndarray]:
+    """Per layer, d(goal)/d(y^l) of each row's own goal ``sign_of[k] * y`` of neuron ``neuron_of[k]``."""
+    seeds = []
+    for l in range(int(layer_of.max()) + 1):
+        k = np.flatnonzero(layer_of == l)
+        seed = np.zeros((n_rows, sizes[l]))
+        seed[k, neuron_of[k]] = sign_of[k]
+        seeds.append(seed)
+    return seeds
+
+
+def _goal_gradient(ws: list[np.ndarray], bs: list[np.ndarray], x: np.ndarray, seeds: list[np.ndarray]
+                   ) -> np.ndarray:
+    """The gradient in x of every row's goal (backpropagation through the layers up to the deepest goal)."""
+    top = len(seeds) - 1
+    h, ys = x, []
+    for w, b in zip(ws[:top + 1], bs[:top + 1]):
+        y = h @ w.T + b
+        ys.append(y)
+        h = np.maximum(y, 0.0)
+    grad = seeds[top]
+    for l in range(top, -1, -1):  # backpropagation: d/dh^l = d/dy^l W^l, d/dy^(l-1) = d/dh^l [y > 0]
+        grad = grad @ ws[l]
+        if l:
+            grad = grad * (ys[l - 1] > 0) + seeds[l - 1]
+    return grad
+
+
 def climb(states: _States, x: np.ndarray, layer_of: np.ndarray, neuron_of: np.ndarray, sign_of: np.ndarray,
           step: np.ndarray, steps: int, deadline: float = np.inf) -> None:
     """Signed-gradient ascent of ``sign_of[k] * y`` of neuron ``neuron_of[k]`` in layer ``layer_of[k]`` from row k of
     ``x`` (projected onto the box, step shrinking linearly to 0), then the points reached are observed as witnesses."""
     ws, bs = states.weights[:-1], states.biases[:-1]
-    top = int(layer_of.max())
-    seeds = []  # per layer: d(goal)/d(y^l), the sign of each start's own neuron in its row
-    for l in range(top + 1):
-        k = np.flatnonzero(layer_of == l)
-        seed = np.zeros((len(x), len(bs[l])))
-        seed[k, neuron_of[k]] = sign_of[k]
-        seeds.append(seed)
+    seeds = _goal_seeds(len(x), [len(b) for b in bs], layer_of, neuron_of, sign_of)
     for t in range(steps):
-        h, ys = x, []
-        for w, b in zip(ws[:top + 1], bs[:top + 1]):
-            y = h @ w.T + b
-            ys.append(y)
-            h = np.maximum(y, 0.0)
-        grad = seeds[top]
-        for l in range(top, -1, -1):  # backpropagation: d/dh^l = d/dy^l W^l, d/dy^(l-1) = d/dh^l [y > 0]
-            grad = grad @ ws[l]
-            if l:
-                grad = grad * (ys[l - 1] > 0) + seeds[l - 1]
+        grad = _goal_gradient(ws, bs, x, seeds)
         x = np.maximum(np.minimum(x + step * (1 - t / steps) * np.sign(grad), states.upper), states.lower)
         if _expired(deadline):
             break
     states.observe(x)
+
+
+#: Adam ascent from the data (see :func:`_adam_climbs`): starts per open state, steps, and the step size as a
+#: fraction of the box's width.
+ADAM_STARTS, ADAM_STEPS, ADAM_RATE = 64, 600, 0.03
+
+
+def _adam_climbs(states: _States, X: np.ndarray | None, deadline: float = np.inf, starts: int = ADAM_STARTS,
+                 steps: int = ADAM_STEPS, rate: float = ADAM_RATE) -> None:
+    """For the few states (at most ``BAB_STATES``) still open before the branch and bound: Adam ascent
+    (per-coordinate step sizes) of ``sign * y`` from the ``starts`` data points where it is largest, projected onto
+    the box; the points are observed every 100 steps. Signed-gradient steps stall where the goal's gradient is
+    dominated by a few coordinates: on a full-MNIST 5 x 100 network without penalty, neuron 90 of layer 4 stayed
+    0.02 short of a witness after 1,500 signed steps from the same 64 images, while Adam found one in 400 steps
+    (0.6 s)."""
+    todo = _open_states(states)
+    if not todo or len(todo) > BAB_STATES or X is None or _expired(deadline):
+        return
+    ws, bs = states.weights[:-1], states.biases[:-1]
+    top_layer = max(l for l, _, _ in todo)
+    h, ys = X, []
+    for w, b in zip(ws[:top_layer + 1], bs[:top_layer + 1]):  # every open state's goal on the data
+        y = h @ w.T + b
+        ys.append(y)
+        h = np.maximum(y, 0.0)
+    k = min(starts, len(X))
+    x = np.concatenate([X[np.argsort(-s * ys[l][:, i])[:k]] for l, s, i in todo])
+    layer_of = np.repeat([l for l, _, _ in todo], k)
+    sign_of = np.repeat([s for _, s, _ in todo], k).astype(float)
+    neuron_of = np.repeat([i for _, _, i in todo], k)
+    seeds = _goal_seeds(len(x), [len(b) for b in bs], layer_of, neuron_of, sign_of)
+    width = states.upper - states.lower
+    m, v = np.zeros_like(x), np.zeros_like(x)
+    for t in range(1, steps + 1):
+        g = _goal_gradient(ws, bs, x, seeds)
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        update = (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+        x = np.maximum(np.minimum(x + rate * width * update, states.upper), states.lower)
+        if t % 100 == 0 or t == steps:
+            states.observe(x)
+            if not _open_states(states) or _expired(deadline):
+                return
 
 
 def _isa_single_run_and_focus(states: _States, stats: SolveStats, deadline: float, stop_at_open: int = -1) -> None:
@@ -758,6 +815,8 @@ def find_stable_neurons(
             phase("milp", _isa_single_run_and_focus, states, stats, deadline, BAB_STATES)
             if states.n_open():
                 phase("gradient", _long_climbs, states, generator, deadline)
+            if states.n_open():
+                phase("gradient", _adam_climbs, states, X, deadline)
             if states.n_open():
                 phase("lp", _lp_phase, states, stats, deadline, True)
                 phase("bab", _bab_phase, states, stats, deadline)
