@@ -27,7 +27,8 @@ Methods (all return the same sets when they finish; the tests check it):
     -> a batched projected-gradient search for witnesses, from the closest input seen so far and from random
     points -> the single-run ISA while more than ``BAB_STATES`` states are open (as a search for witnesses; it
     proves everything if it finishes) -> for the few states left, a longer gradient search from more starting
-    points, LP bounds on every neuron below them
+    points and an Adam ascent from the data points where each state's goal is largest, LP bounds on every neuron
+    below them
     (optimisation-based bound tightening) and a branch and bound on ReLU phases per state whose nodes re-tighten
     the bounds (:mod:`nncompress.stability.bab`). The ISA run alone took minutes on the last one or two states
     of deep networks that the branch and bound settles in seconds (measured in ``benchmarks/bench_stability.py``).
