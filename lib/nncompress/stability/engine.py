@@ -509,11 +509,7 @@ def _goal_gradient(ws: list[np.ndarray], bs: list[np.ndarray], x: np.ndarray, se
                    ) -> np.ndarray:
     """The gradient in x of every row's goal (backpropagation through the layers up to the deepest goal)."""
     top = len(seeds) - 1
-    h, ys = x, []
-    for w, b in zip(ws[:top + 1], bs[:top + 1]):
-        y = h @ w.T + b
-        ys.append(y)
-        h = np.maximum(y, 0.0)
+    ys = pre_activations(ws[:top + 1], bs[:top + 1], x)  # y^0..y^(top-1): the masks backpropagation needs
     grad = seeds[top]
     for l in range(top, -1, -1):  # backpropagation: d/dh^l = d/dy^l W^l, d/dy^(l-1) = d/dh^l [y > 0]
         grad = grad @ ws[l]
@@ -553,12 +549,7 @@ def _adam_climbs(states: _States, X: np.ndarray | None, deadline: float = np.inf
     if not todo or len(todo) > BAB_STATES or X is None or _expired(deadline):
         return
     ws, bs = states.weights[:-1], states.biases[:-1]
-    top_layer = max(l for l, _, _ in todo)
-    h, ys = X, []
-    for w, b in zip(ws[:top_layer + 1], bs[:top_layer + 1]):  # every open state's goal on the data
-        y = h @ w.T + b
-        ys.append(y)
-        h = np.maximum(y, 0.0)
+    ys = pre_activations(states.weights, states.biases, X)  # every open state's goal on the data
     k = min(starts, len(X))
     x = np.concatenate([X[np.argsort(-s * ys[l][:, i])[:k]] for l, s, i in todo])
     layer_of = np.repeat([l for l, _, _ in todo], k)
