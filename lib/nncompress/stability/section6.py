@@ -32,8 +32,19 @@ from typing import Any, Sequence
 from ..sweep import SweepPoint, arch_name, run_sweep, sweep_grid
 from .experiments import analyse_point
 
-__all__ = ["ARCHITECTURES", "GridSettings", "GRIDS", "grid_points", "analysis_settings", "analyse_grid_point",
-           "run_grid", "figure1", "figure2", "figure3", "draw_figures", "architecture_table", "main"]
+__all__ = ["DATA_TITLES", "data_title", "ARCHITECTURES", "GridSettings", "GRIDS", "grid_points", "analysis_settings",
+           "analyse_grid_point", "run_grid", "figure1", "figure2", "figure3", "draw_figures", "architecture_table",
+           "main"]
+
+#: How the chapter and the figures name each data set.
+DATA_TITLES: dict[str, str] = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "mnist5k": "MNIST-5k",
+                               "digits": "digits"}
+
+
+def data_title(name: str) -> str:
+    """A data set's name as a reader sees it (:data:`DATA_TITLES`; other names unchanged)."""
+    return DATA_TITLES.get(name, name)
+
 
 #: The paper's seven MNIST architectures (Figure 1, a-g), as hidden widths.
 ARCHITECTURES: tuple[tuple[int, ...], ...] = ((100, 100), (200, 200), (400, 400), (800, 800), (100,) * 3,
@@ -282,7 +293,8 @@ def figure1(table: Any, grid: str | GridSettings) -> Any:
     (:func:`~nncompress.stability.figures.plot_accuracy_and_removed`)."""
     from .figures import plot_accuracy_and_removed
 
-    return _per_panel(table, grid, plot_accuracy_and_removed, lambda d, h, ax: f"{d}: {ax.get_title()}")
+    return _per_panel(table, grid, plot_accuracy_and_removed,
+                      lambda d, h, ax: f"{data_title(d)}: {ax.get_title()}")
 
 
 def figure2(table: Any, grid: str | GridSettings) -> Any:
@@ -302,7 +314,8 @@ def figure3(table: Any, grid: str | GridSettings) -> Any:
     (:func:`~nncompress.stability.figures.plot_accuracy_vs_neurons_left`)."""
     from .figures import plot_accuracy_vs_neurons_left
 
-    return _per_panel(table, grid, plot_accuracy_vs_neurons_left, lambda d, h, ax: f"{d}: {arch_name(h)}")
+    return _per_panel(table, grid, plot_accuracy_vs_neurons_left,
+                      lambda d, h, ax: f"{data_title(d)}: {arch_name(h)}")
 
 
 def draw_figures(table: Any, grid: str | GridSettings) -> dict[str, Any]:
@@ -328,7 +341,7 @@ def architecture_table(table: Any, grid: str | GridSettings) -> Any:
             continue
         acc = rows.groupby("l1")["accuracy"].mean()
         best = compression_without_loss(rows, hidden)
-        entry = {"data": dataset, "architecture": arch_name(hidden), "networks": len(rows),
+        entry = {"data": data_title(dataset), "architecture": arch_name(hidden), "networks": len(rows),
                  "decided": int(rows["complete"].sum()),
                  "median s": float(rows["seconds_pipeline"].median()), "max s": float(rows["seconds_pipeline"].max()),
                  "accuracy l1=0": float(acc.loc[0.0]), "best l1": float(acc.idxmax()),
