@@ -137,3 +137,8 @@ def test_analysis_with_a_prior_and_per_method_limits():
     assert out["removed_neurons_prior"] >= out["removed_neurons"]
     with pytest.raises(TypeError, match="time_limit"):
         analyse_classifier(weights, biases, X_train, X_test, np.zeros(20), time_limit="60")
+    # a prior that no image satisfies (pixel sum at most 0.5, inside the box): no data, nothing to check against
+    empty = analyse_classifier(weights, biases, X_train, X_test, rng.integers(0, 3, size=20), methods=("pipeline",),
+                               time_limit=30.0, prior=(np.ones((1, 6)), np.array([0.5])))
+    assert empty["complete_prior"] and np.isnan(empty["max_diff_prior"])
+    assert empty["stable_prior"] >= empty["stably_active"] + empty["stably_inactive"]

@@ -124,7 +124,8 @@ def analyse_classifier(
     restricted by ``A @ x <= b`` (Section 6's input prior): ``seconds_prior``, ``complete_prior``,
     ``stable_prior`` (neurons proven stable there) and ``removed_neurons_prior`` (what LEO++ removes with them);
     that compression is exact on the restricted domain only, so it is checked on the test images that satisfy
-    the constraint (``max_diff_prior``).
+    the constraint (``max_diff_prior``; NaN when no test image does). The training images outside the
+    constraint are left out of the preprocessing (none at all if none satisfies it).
 
     Returns
     -------
@@ -180,7 +181,8 @@ def analyse_classifier(
     if prior is not None:
         A, b = (np.asarray(v, dtype=float) for v in prior)
         start = time.perf_counter()
-        restricted = find_stable_neurons(weights, biases, lower, upper, X=X_train[np.all(X_train @ A.T <= b, axis=1)],
+        kept = X_train[np.all(X_train @ A.T <= b, axis=1)]
+        restricted = find_stable_neurons(weights, biases, lower, upper, X=kept if len(kept) else None,
                                          method=methods[0], time_limit=_limit_for(time_limit, methods[0]),
                                          input_constraint=(A, b))
         out["seconds_prior"] = time.perf_counter() - start
@@ -191,7 +193,8 @@ def analyse_classifier(
                                                                     restricted.stably_inactive)),
                    removed_neurons_prior=sum(small.removed_neurons),
                    max_diff_prior=float(np.max(np.abs(forward(weights, biases, inside)
-                                                      - forward(small.weights, small.biases, inside)))))
+                                                      - forward(small.weights, small.biases, inside))))
+                   if len(inside) else float("nan"))
     return out
 
 

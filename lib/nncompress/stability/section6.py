@@ -351,7 +351,7 @@ def architecture_table(table: Any, grid: str | GridSettings) -> Any:
             if dataset == g.dataset and hidden in g.timed and "seconds_baseline" in rows.columns:
                 value, bound, n = median_speedup(rows, method)
                 entry[label] = ("n/a" if n == 0 else f"{'≥ ' if bound else ''}{value:.0f}x"
-                                + ("" if n == len(rows) else f" ({n} of {len(rows)})"))
+                                + ("" if n == len(rows) else f" ({n} of {len(rows)} finished)"))
             else:
                 entry[label] = ""
         out.append(entry)
