@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 import pytest
@@ -477,6 +478,37 @@ def test_branch_and_bound_agrees_with_exact_enumeration(seed, sizes, scale):
     finally:
         engine._gradient_phase, engine._lp_phase, engine.BAB_STATES = saved
     assert_matches_exact(report, mins, maxs, margin)
+
+
+def test_interior_point_fallback_gives_the_same_optima_and_the_same_sets(monkeypatch):
+    """``run_lp`` switches to the interior point method when the simplex stalls; with no simplex iteration allowed
+    every LP of the LP phase and of the branch and bound goes that way, and the report stays exact."""
+    import highspy
+
+    from nncompress.stability import bab, engine, milp
+
+    rng = np.random.default_rng(5)
+    weights, biases = random_net(rng, [2, 6, 6, 1], shift=0.3)
+    lower, upper = -np.ones(2), np.ones(2)
+    relax = milp.build_relaxation(weights, biases, lower, upper, *map(list, zip(*[
+        (np.full(len(b), -50.0), np.full(len(b), 50.0)) for b in biases[:2]])), depth=2)
+    cost = np.zeros(relax.A.shape[1])
+    cost[relax.outputs[1]] = -weights[2][0]
+    optima = []
+    for limit in (10**6, 0):
+        monkeypatch.setattr(milp, "SIMPLEX_ITERATIONS", limit)
+        h = milp.highs_lp(relax, cost)
+        milp.run_lp(h, time.perf_counter() + 30)
+        assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal and h.getSolution().dual_valid
+        optima.append(h.getInfo().objective_function_value)
+        assert (h.getInfo().ipm_iteration_count > 0) == (limit == 0)
+    assert optima[1] == pytest.approx(optima[0], abs=1e-7)
+    mins, maxs = exact_extremes(weights, biases, lower, upper)
+    monkeypatch.setattr(engine, "_gradient_phase", lambda *args, **kwargs: None)
+    monkeypatch.setattr(engine, "BAB_STATES", 10**9)
+    report = find_stable_neurons(weights, biases, lower, upper, time_limit=60)
+    assert_matches_exact(report, mins, maxs)
+    assert bab.run_lp is milp.run_lp  # the branch and bound's LPs take the same way
 
 
 @pytest.mark.parametrize("sizes, shift, seed", [([2, 6, 6, 1], 0.5, 2), ([2, 8, 8, 1], 0.0, 11)])

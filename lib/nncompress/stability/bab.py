@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from .bounds import backsubstitution_bounds, safe_lp_lower_bound
-from .milp import SolveStats, build_relaxation, highs_lp
+from .milp import SolveStats, build_relaxation, highs_lp, run_lp
 
 __all__ = ["branch_and_bound"]
 
@@ -136,8 +136,7 @@ class _NodeLP:
             h.setBasis(basis)
         else:
             h.clearSolver()  # from scratch
-        h.setOptionValue("time_limit", max(float(min(deadline - time.perf_counter(), 1e6)), 0.01))
-        h.run()
+        run_lp(h, deadline)
         relax = self.relax
         if h.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
             # Farkas: multipliers whose safe bound on 0 = 0 . v is positive prove that no v satisfies the rows

@@ -64,7 +64,7 @@ from .._validation import as_float_array, as_rng, check_tolerance
 from .bounds import affine_bounds, backsubstitution_bounds, safe_lp_lower_bound
 from .bab import branch_and_bound
 from .isa import isa_single_run
-from .milp import SolveStats, build_milp, build_relaxation, highs_lp, solve
+from .milp import SolveStats, build_milp, build_relaxation, highs_lp, run_lp, solve
 from .network import _digest, as_mlp, check_box, pre_activations
 
 __all__ = ["StabilityReport", "find_stable_neurons", "METHODS", "BLOCK_ELEMENTS"]
@@ -400,9 +400,8 @@ def _lp_phase(states: _States, stats: SolveStats, deadline: float, tighten_all: 
                 cost = np.zeros(relax.A.shape[1])
                 cost[prev] = -sign * w[i]  # minimise -sign * w_i . h
                 h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
-                h.setOptionValue("time_limit", max(float(min(deadline - time.perf_counter(), 1e6)), 0.01))
                 t0 = time.perf_counter()
-                h.run()
+                run_lp(h, deadline)
                 stats.add("lp", time.perf_counter() - t0)
                 solution = h.getSolution()
                 if not solution.dual_valid:
