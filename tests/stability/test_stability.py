@@ -480,6 +480,30 @@ def test_branch_and_bound_agrees_with_exact_enumeration(seed, sizes, scale):
     assert_matches_exact(report, mins, maxs, margin)
 
 
+def test_an_lp_instance_that_ran_longer_than_the_time_left_still_solves():
+    """HiGHS holds ``time_limit`` against its summed run time; ``run_lp`` must give each solve the time left."""
+    import highspy
+
+    from nncompress.stability import milp
+
+    rng = np.random.default_rng(0)
+    weights, biases = random_net(rng, [30, 40, 40, 1])
+    lower, upper = -np.ones(30), np.ones(30)
+    relax = milp.build_relaxation(weights, biases, lower, upper, *map(list, zip(*[
+        (np.full(len(b), -50.0), np.full(len(b), 50.0)) for b in biases[:2]])), depth=2)
+    h = milp.highs_lp(relax)
+    cost = np.zeros(relax.A.shape[1])
+    while h.getRunTime() < 0.3:  # accumulate run time well beyond the time left below
+        cost[relax.outputs[1]] = rng.normal(size=40)
+        h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
+        h.clearSolver()
+        milp.run_lp(h, time.perf_counter() + 30)
+    cost[relax.outputs[1]] = -weights[2][0]
+    h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
+    milp.run_lp(h, time.perf_counter() + 0.2)
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
+
 def test_interior_point_fallback_gives_the_same_optima_and_the_same_sets(monkeypatch):
     """``run_lp`` switches to the interior point method when the simplex stalls; with no simplex iteration allowed
     every LP of the LP phase and of the branch and bound goes that way, and the report stays exact."""

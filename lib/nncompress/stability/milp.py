@@ -341,11 +341,16 @@ def run_lp(h: Any, deadline: float) -> None:
     and the interior point method 25 iterations (0.2 s), while warm-started LPs of the same size usually need under
     2,000 simplex iterations (0.3 s). The crossover leaves a basis for the next warm start and valid duals for the
     safe bound, which does not depend on how the duals were found (``safe_lp_lower_bound``).
+
+    HiGHS compares its ``time_limit`` with the run time summed over all runs of the instance, so the limit set here
+    is that sum plus the time left: without it, an instance that had run for longer than the time left (the LP
+    phase's one instance per layer, the branch and bound's one per state) stopped every later LP at once, with a
+    useless bound.
     """
     import highspy
 
-    def left() -> float:
-        return max(float(min(deadline - time.perf_counter(), 1e6)), 0.01)
+    def left() -> float:  # HiGHS holds time_limit against its run time summed over every run of the instance
+        return h.getRunTime() + max(float(min(deadline - time.perf_counter(), 1e6)), 0.01)
 
     h.setOptionValue("time_limit", left())
     h.setOptionValue("simplex_iteration_limit", SIMPLEX_ITERATIONS)
