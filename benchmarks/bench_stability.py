@@ -15,13 +15,14 @@ network by network and with the same solvers on the same machine:
 Networks: trained on full MNIST (60,000 images) with :func:`nncompress.train.train_cached` (40 epochs: the
 objective has plateaued by then, ``benchmarks/pilot_mnist.py``), architectures ``--archs`` (default the paper's
 2x100, 2x200, 2x400, 3x100, 4x100, 5x100; 2x800 on request), penalties ``--l1`` (default 0, 1e-4 and 3e-4: the
-penalties Chapter 3 analyses on every architecture but 5x100, whose small-penalty networks are the hardest), seeds ``0..--seeds-1``. Each method has ``--time-limit`` seconds
-per network; a speed-up against a baseline that did not finish is a lower bound (marked ``>=``). Every pair of
-complete reports must name the same stable neurons (``AssertionError`` otherwise).
+penalties Chapter 3 analyses on every architecture but 5x100, whose small-penalty networks are the hardest),
+seeds ``0..--seeds-1``. ISA and the pipeline have ``--time-limit`` seconds per network, the baseline
+``--baseline-time-limit`` (default the same); a speed-up against a baseline that did not finish is a lower bound
+(marked ``>=``). Every pair of complete reports must name the same stable neurons (``AssertionError`` otherwise).
 
 Usage: ``python benchmarks/bench_stability.py [--quick] [--archs 2x100 5x100] [--l1 0 3e-4] [--seeds N]
-[--time-limit S] [--baseline-time-limit S] [--out FILE]``. ``--quick`` uses the scikit-learn ``digits`` data (8x8 images) and 2x20/3x20
-networks: a smoke run of the script (about a minute), not a measurement. The figures go to
+[--time-limit S] [--baseline-time-limit S] [--out FILE]``. ``--quick`` uses the scikit-learn ``digits`` data
+(8x8 images) and 2x20/3x20 networks: a smoke run of the script (about a minute), not a measurement. The figures go to
 ``benchmarks/results/bench_stability.json`` (or ``--out``), rewritten after every network (``"finished": false``
 until the table is in).
 """

@@ -326,7 +326,8 @@ def highs_lp(relaxation: Relaxation, cost: np.ndarray | None = None) -> Any:
     return h
 
 
-#: Simplex iterations :func:`run_lp` allows before it switches to the interior point method.
+#: Simplex iterations :func:`~nncompress.stability.milp.run_lp` allows before it switches to the interior point
+#: method.
 SIMPLEX_ITERATIONS: int = 2000
 
 
