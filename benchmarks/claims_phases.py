@@ -124,6 +124,7 @@ def llc_quantities(seed: int, p: dict) -> tuple[dict, list]:
         "llc_rrr_m_known": float(rrr.sum()),
         "llc_m_right": float(df.loc[known, "m_correct"].sum()),
         "llc_m_known": float(known.sum()),
+        "llc_m_right_fraction": float(df.loc[known, "m_correct"].mean()),
         "wbic_within_fraction": float(((df["wbic_estimate"] - df["true_lambda"]).abs() <= tol).mean()),
         "wbic_max_abs_relative_error": float(df["wbic_relative_error"].abs().max()),
         "llc_seconds": float(df["seconds"].sum()),
