@@ -120,7 +120,7 @@ def main() -> None:
     parser.add_argument("--archs", nargs="+", default=["2x100", "2x200", "2x400", "3x100", "4x100", "5x100"],
                         help="architectures L x n (default: the paper's, without 2x800)")
     parser.add_argument("--l1", type=float, nargs="+", default=[0.0, 1e-4, 3e-4],
-                        help="penalties (default: those Chapter 3 uses for every architecture)")
+                        help="penalties (default: those Chapter 3 uses for every architecture but 5x100)")
     parser.add_argument("--seeds", type=int, default=1, help="networks per architecture and penalty")
     parser.add_argument("--epochs", type=int, default=40, help="training epochs on full MNIST")
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds per method and network")

@@ -480,6 +480,11 @@ def test_branch_and_bound_agrees_with_exact_enumeration(seed, sizes, scale):
     assert_matches_exact(report, mins, maxs, margin)
 
 
+def wide_bounds(biases):
+    """Sound but loose pre-activation bounds [-50, 50] for the layers of ``biases`` (a relaxation to solve)."""
+    return [np.full(len(b), -50.0) for b in biases], [np.full(len(b), 50.0) for b in biases]
+
+
 def test_an_lp_instance_that_ran_longer_than_the_time_left_still_solves():
     """HiGHS holds ``time_limit`` against its summed run time; ``run_lp`` must give each solve the time left."""
     import highspy
@@ -489,8 +494,7 @@ def test_an_lp_instance_that_ran_longer_than_the_time_left_still_solves():
     rng = np.random.default_rng(0)
     weights, biases = random_net(rng, [30, 40, 40, 1])
     lower, upper = -np.ones(30), np.ones(30)
-    relax = milp.build_relaxation(weights, biases, lower, upper, *map(list, zip(*[
-        (np.full(len(b), -50.0), np.full(len(b), 50.0)) for b in biases[:2]])), depth=2)
+    relax = milp.build_relaxation(weights, biases, lower, upper, *wide_bounds(biases[:2]), depth=2)
     h = milp.highs_lp(relax)
     cost = np.zeros(relax.A.shape[1])
     while h.getRunTime() < 1.0:  # accumulate run time well beyond the time left below
@@ -514,8 +518,7 @@ def test_interior_point_fallback_gives_the_same_optima_and_the_same_sets(monkeyp
     rng = np.random.default_rng(5)
     weights, biases = random_net(rng, [2, 6, 6, 1], shift=0.3)
     lower, upper = -np.ones(2), np.ones(2)
-    relax = milp.build_relaxation(weights, biases, lower, upper, *map(list, zip(*[
-        (np.full(len(b), -50.0), np.full(len(b), 50.0)) for b in biases[:2]])), depth=2)
+    relax = milp.build_relaxation(weights, biases, lower, upper, *wide_bounds(biases[:2]), depth=2)
     cost = np.zeros(relax.A.shape[1])
     cost[relax.outputs[1]] = -weights[2][0]
     optima = []

@@ -493,8 +493,9 @@ _JITTER = (-3.0, 0.7)
 
 
 
-def _step_jitter(rng: np.random.Generator, size: int) -> np.ndarray:
-    return np.exp(rng.uniform(*_JITTER, size=size))
+def _step_jitter(rng: np.random.Generator, size: int, interval: tuple[float, float] = _JITTER) -> np.ndarray:
+    """exp(U), U uniform on ``interval``, drawn independently of the state: step-size factors, scale-move widths."""
+    return np.exp(rng.uniform(*interval, size=size))
 
 
 #: Prior on the constant of the log factor of the density of states (mean, sd) and its hard bounds; see
@@ -540,8 +541,7 @@ def _scale_moves(target: Any, directions: np.ndarray, theta: np.ndarray, logp: n
     of order one, and back), which HMC with one step size per temperature cannot: its steps must be as small as the
     narrowest direction. Returns the new (theta, logp, grad, llt)."""
     for e in directions:
-        sigma = np.exp(rng.uniform(*_SCALE_JITTER, size=len(theta)))
-        u = sigma * rng.normal(size=len(theta))
+        u = _step_jitter(rng, len(theta), _SCALE_JITTER) * rng.normal(size=len(theta))
         with np.errstate(over="ignore", invalid="ignore"):
             proposal = theta * np.exp(u[:, None] * e[None])
             lp, glp = target.log_prior(proposal)
