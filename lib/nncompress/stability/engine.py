@@ -29,13 +29,15 @@ Methods (all return the same sets when they finish; the tests check it):
     proves everything if it finishes) -> for the few states left, a longer gradient search from more starting
     points and an Adam ascent from the data points where each state's goal is largest, LP bounds on every neuron
     below them (optimisation-based bound tightening, within ``OBBT_SHARE`` of the time left) and a branch and
-    bound on ReLU phases per state whose nodes re-tighten
-    the bounds (:mod:`nncompress.stability.bab`). The ISA run alone took minutes on the last one or two states
-    of deep networks that the branch and bound settles in seconds (measured in ``benchmarks/bench_stability.py``).
+    bound on ReLU phases per state whose nodes re-tighten the bounds and strengthen their LPs with the cuts of each
+    neuron's ideal formulation (:mod:`nncompress.stability.bab`). The ISA run alone took minutes on the last one
+    or two states of deep networks that the branch and bound settles in seconds (measured in
+    ``benchmarks/bench_stability.py``).
 
 Proofs and arithmetic: interval bounds are rounded outwards (:mod:`nncompress.stability.bounds`); an LP bound is
 Neumaier and Shcherbina's safe bound from the dual solution, valid in real arithmetic, and so is every proof of
-the branch and bound (its nodes are pruned by such bounds, or by back-substitution bounds that cross); a MILP's
+the branch and bound (its nodes are pruned by such bounds, over cuts whose constants are rounded outwards, or by
+back-substitution bounds that cross); a MILP's
 verdict (the
 baseline's infeasibility, ISA's optimum 0) is a floating-point solver's, made robust by the margin: the question
 asked is "can :math:`y \ge -\delta`?", so a true input on the wrong side leaves slack :math:`\delta` above the
