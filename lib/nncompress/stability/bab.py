@@ -12,7 +12,7 @@ imposed on the inputs), and every node
    verifiers (CROWN, alpha-beta-CROWN) but with LP bounds;
 2. solves the LP relaxation (``build_relaxation`` in :mod:`nncompress.stability.milp`, HiGHS) of "maximise
    :math:`s\,y_i^l`", strengthened by cuts of the ideal formulation of each neuron (Anderson et al. 2020,
-   :meth:`_NodeLP._separate`): the big-M relaxation ties a neuron's output to its pre-activation alone, the cuts to
+   ``_NodeLP._separate``): the big-M relaxation ties a neuron's output to its pre-activation alone, the cuts to
    each of its inputs and their bounds. Each node adds ``CUT_ROUNDS`` rounds of at most ``MAX_CUTS`` cuts (the
    most violated first) to the cuts it inherits: those at their bound in its parent's optimal basis, which hold on
    its subdomain too. The node's bound is taken safely from the dual solution
@@ -62,7 +62,7 @@ from .milp import SolveStats, build_relaxation, highs_lp, run_lp
 
 __all__ = ["branch_and_bound", "CUT_ROUNDS", "MAX_CUTS"]
 
-#: Rounds of cuts (:meth:`_NodeLP._separate`) per node.
+#: Rounds of cuts (``_NodeLP._separate``) per node.
 CUT_ROUNDS: int = 1
 #: At most this many cuts per round, the most violated (relative to 1 + |x|) first.
 MAX_CUTS: int = 50
@@ -131,7 +131,7 @@ class _NodeLP:
         inactive, 1 active), from the warm start ``start`` (None: from scratch, with no cuts): its safe upper
         bound on ``sign * y`` (``-inf``: proven empty; ``nan``: nothing proven), its LP solution (or None) and its
         children's warm start (its basis and the cuts they inherit; None if its last LP failed). Each node adds
-        ``cut_rounds`` rounds of cuts (:meth:`_separate`) to the cuts it inherits. HiGHS gets the time left before
+        ``cut_rounds`` rounds of cuts (``_separate``) to the cuts it inherits. HiGHS gets the time left before
         ``deadline``."""
         h, data = self.highs, self.A.data
         all_cols, all_lo, all_hi, all_rows, all_row_hi = [], [], [], [], []
