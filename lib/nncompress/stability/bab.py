@@ -113,11 +113,9 @@ class _NodeLP:
         self.w_free = [states.weights[k][self.free[k]] for k in range(layer)]
         self.b_free = [states.biases[k][self.free[k]] for k in range(layer)]
         self.margin, self.cut_rounds, self.max_cuts = states.margin, cut_rounds, MAX_CUTS
-        # the node's cuts: (columns, coefficients, upper side) each, shared with the children that inherit them
-        # (so that queued nodes hold references, not copies), and as sparse rows after the relaxation's
+        # the node's cuts, rows after the relaxation's: (columns, coefficients, upper side) each, shared with the
+        # children that inherit them (so that queued nodes hold references, not copies)
         self.cuts: list[tuple[np.ndarray, np.ndarray, float]] = []
-        self.A_cuts: Any = None
-        self.cut_upper: Any = None
 
     def _position(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Index into ``A.data`` of each entry (rows[k], cols[k])."""
@@ -192,10 +190,8 @@ class _NodeLP:
                 break
             bound, solution = min(bound, cut_bound), cut_solution
         child = self._child_start() if last_ok else None
-        if self.A_cuts is not None:  # the cuts hold on this node's subdomain only
-            h.deleteRows(self.A_cuts.shape[0], np.arange(self.n_rows, self.n_rows + self.A_cuts.shape[0],
-                                                         dtype=np.int32))
-            self.A_cuts = self.cut_upper = None
+        if self.cuts:  # the cuts hold on this node's subdomain only
+            h.deleteRows(len(self.cuts), np.arange(self.n_rows, self.n_rows + len(self.cuts), dtype=np.int32))
             self.cuts = []
         return bound, solution, child
 
@@ -218,11 +214,12 @@ class _NodeLP:
         """The rows of the LP now held by HiGHS: the relaxation's and the node's cuts (matrix, lower, upper)."""
         import scipy.sparse
 
-        if self.A_cuts is None:
+        if not self.cuts:
             return self.A, self.relax.row_lower, self.row_upper
-        return (scipy.sparse.vstack([self.A, self.A_cuts]).tocsc(),
-                np.concatenate([self.relax.row_lower, np.full(self.A_cuts.shape[0], -np.inf)]),
-                np.concatenate([self.row_upper, self.cut_upper]))
+        rows, upper = self._cut_rows(self.cuts)
+        return (scipy.sparse.vstack([self.A, rows]).tocsc(),
+                np.concatenate([self.relax.row_lower, np.full(len(upper), -np.inf)]),
+                np.concatenate([self.row_upper, upper]))
 
     def _safe_bound(self) -> tuple[float, Any]:
         """The safe bound of the LP just solved and its solution (``-inf``, None: proven empty; ``nan``, None:
@@ -297,20 +294,22 @@ class _NodeLP:
                          np.concatenate([[1.0], -w[inc], [-cz]]), float(np.nextafter(-wl.sum() + slack, np.inf))))
         return cuts or None
 
-    def _append_rows(self, cuts: list[tuple[np.ndarray, np.ndarray, float]]) -> None:
-        """Add cuts, each (columns, coefficients, upper side), to the LP held by HiGHS."""
+    def _cut_rows(self, cuts: list[tuple[np.ndarray, np.ndarray, float]]) -> tuple[Any, np.ndarray]:
+        """Cuts, each (columns, coefficients, upper side), as sparse rows over the LP's columns and upper sides."""
         import scipy.sparse
 
-        m = len(cuts)
         indptr = np.concatenate([[0], np.cumsum([len(c[0]) for c in cuts])])
         rows = scipy.sparse.csr_matrix((np.concatenate([c[1] for c in cuts]), np.concatenate([c[0] for c in cuts]),
-                                        indptr), shape=(m, self.A.shape[1]))
-        upper = np.array([c[2] for c in cuts])
+                                        indptr), shape=(len(cuts), self.A.shape[1]))
+        return rows, np.array([c[2] for c in cuts])
+
+    def _append_rows(self, cuts: list[tuple[np.ndarray, np.ndarray, float]]) -> None:
+        """Add cuts, each (columns, coefficients, upper side), to the LP held by HiGHS."""
+        rows, upper = self._cut_rows(cuts)
+        m = len(cuts)
         self.highs.addRows(m, np.full(m, -np.inf), upper, rows.nnz, rows.indptr[:-1].astype(np.int32),
                            rows.indices.astype(np.int32), rows.data)
-        self.cuts += cuts
-        self.A_cuts = rows if self.A_cuts is None else scipy.sparse.vstack([self.A_cuts, rows]).tocsr()
-        self.cut_upper = upper if self.cut_upper is None else np.concatenate([self.cut_upper, upper])
+        self.cuts = self.cuts + cuts  # a new list: the lists children inherit stay as they were
 
 
 def _branching_scores(lp: _NodeLP, solution: Any) -> list[np.ndarray]:
